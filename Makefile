@@ -1,0 +1,38 @@
+# The two commands of the README's quick start. Each builds .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint fmt clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/circus-tui daemon docs/examples/demo.toml
+
+test: $(STAMP)
+	$(BIN)/ruff check daemon tui tests
+	$(BIN)/ruff format --check daemon tui tests
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -s tests/bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check daemon tui tests
+	$(BIN)/ruff format --check daemon tui tests
+
+fmt: $(STAMP)
+	$(BIN)/ruff format daemon tui tests
+	$(BIN)/ruff check --fix daemon tui tests
+
+clean:
+	rm -rf $(VENV)

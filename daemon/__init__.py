@@ -1,0 +1,1 @@
+"""The circus-tui supervisor daemon. Never imports the console or its UI libraries."""

@@ -1,0 +1,394 @@
+"""The arbiter: owns the watchers, the endpoints and the state directory; runs the main loop,
+the stats ticker and the daemon's own signal handling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import fcntl
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from daemon import protocol, tree
+from daemon.config import Config, load_config
+from daemon.endpoints import bind, check_endpoint, unlink
+from daemon.options import WatcherConfig
+from daemon.output import OutputLog
+from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
+from daemon.stats import StatsSampler, daemon_info, process_info
+from daemon.watcher import ACTIVE, Watcher
+
+log = logging.getLogger("circus-tui")
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class StateDirBusy(RuntimeError):
+    pass
+
+
+class Arbiter:
+    def __init__(self, config: Config, *, subreaper: bool = False) -> None:
+        self.config = config
+        self.settings = config.settings
+        self.instance = uuid.uuid4().hex[:12]
+        self.subreaper = subreaper
+        defaults = default_endpoints()
+        self.endpoint = self.settings.endpoint or defaults["endpoint"]
+        self.pubsub_endpoint = self.settings.pubsub_endpoint or defaults["pubsub_endpoint"]
+        self.stats_endpoint = self.settings.stats_endpoint or defaults["stats_endpoint"]
+        for key in ("endpoint", "pubsub_endpoint", "stats_endpoint"):
+            check_endpoint(key, getattr(self, key))
+        self.state_dir = Path(self.settings.state_dir or default_state_dir())
+        self.base_dir = config.path.parent if config.path else Path.cwd()
+        self.watchers: dict[str, Watcher] = {}  # keyed by lower-cased name
+        self.started = time.time()
+        self.sampler = StatsSampler(
+            interval=self.settings.stats_interval, history_seconds=self.settings.history_seconds
+        )
+        self.last_stats: dict[str, Any] = {}
+        self._quit = asyncio.Event()
+        self._ctx = zmq.Context()
+        self._events: zmq.Socket[Any] | None = None
+        self._stats: zmq.Socket[Any] | None = None
+        self._lock_fh: Any = None
+        self._guardian: subprocess.Popen[bytes] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._orphan_scan: asyncio.TimerHandle | None = None
+        self.controller: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Everything that can fail before any program starts: state dir, lock, endpoints."""
+        ensure_private_dir(self.state_dir)
+        self._take_lock()
+        self._end_leftovers()
+        (self.state_dir / "daemon.json").write_text(
+            json.dumps({"pid": os.getpid(), "instance": self.instance, "started": self.started})
+        )
+        self._events = self._ctx.socket(zmq.PUB)
+        self._stats = self._ctx.socket(zmq.PUB)
+        for sock in (self._events, self._stats):
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.SNDHWM, 10_000)
+        bind(self._events, self.pubsub_endpoint)
+        bind(self._stats, self.stats_endpoint)
+        if self.subreaper:
+            self._become_subreaper()
+            self._start_guardian()
+
+    async def run(self) -> None:
+        from daemon.controller import Controller
+
+        loop = asyncio.get_running_loop()
+        self.controller = Controller(self, self.endpoint)
+        self.controller.bind()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_quit)
+        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_config()))
+        if self.subreaper:
+            loop.add_signal_handler(signal.SIGCHLD, self._schedule_orphan_scan)
+        serve = asyncio.ensure_future(self.controller.serve())
+        stats = asyncio.ensure_future(self._stats_loop())
+        try:
+            for cfg in sorted(
+                self.config.watchers.values(), key=lambda c: c.priority, reverse=True
+            ):
+                watcher = self._make_watcher(cfg)
+                if cfg.autostart:
+                    await watcher.start()
+            await self._quit.wait()
+        finally:
+            await self.shutdown()
+            serve.cancel()
+            stats.cancel()
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            if self.subreaper:
+                loop.remove_signal_handler(signal.SIGCHLD)
+
+    def request_quit(self) -> None:
+        self._quit.set()
+
+    async def shutdown(self) -> None:
+        # Lowest priority stops first; equal priorities stop together.
+        by_priority: dict[int, list[Watcher]] = {}
+        for w in self.watchers.values():
+            by_priority.setdefault(w.config.priority, []).append(w)
+        for prio in sorted(by_priority):
+            await asyncio.gather(*(w.close() for w in by_priority[prio]))
+        for w in self.watchers.values():
+            if w.output is not None:
+                w.output.close()
+        if self.controller is not None:
+            self.controller.close()
+        self._ctx.destroy(linger=0)
+        for url in (self.endpoint, self.pubsub_endpoint, self.stats_endpoint):
+            unlink(url)
+        self._stop_guardian()
+        with contextlib.suppress(OSError):
+            (self.state_dir / "daemon.json").unlink()
+        if self._lock_fh is not None:
+            self._lock_fh.close()
+
+    def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background command failed", exc_info=task.exception())
+
+    # -- watchers -----------------------------------------------------------------------
+
+    def _make_watcher(self, cfg: WatcherConfig) -> Watcher:
+        output = None
+        if cfg.stdout == "pipe" or cfg.stderr == "pipe":
+            output = OutputLog(cfg.name, self.state_dir / "logs" / f"{cfg.name}.log")
+        watcher = Watcher(
+            cfg,
+            instance=self.instance,
+            emit=self.emit,
+            output=output,
+            base_dir=self.base_dir,
+        )
+        self.watchers[cfg.name.lower()] = watcher
+        self.emit(cfg.name, "add", {})
+        return watcher
+
+    def get(self, name: str) -> Watcher:
+        watcher = self.watchers.get(str(name).lower())
+        if watcher is None:
+            raise protocol.ProtocolError(f"program {name} not found", protocol.MESSAGE_ERROR)
+        return watcher
+
+    def sorted_watchers(self) -> list[Watcher]:
+        return sorted(self.watchers.values(), key=lambda w: w.name.lower())
+
+    async def add_watcher(self, cfg: WatcherConfig, start: bool) -> Watcher:
+        if cfg.name.lower() in self.watchers or cfg.name.lower() == "circus":
+            raise protocol.ProtocolError(
+                f"watcher {cfg.name} already exists", protocol.COMMAND_ERROR
+            )
+        watcher = self._make_watcher(cfg)
+        if start:
+            await watcher.start()
+        return watcher
+
+    async def remove_watcher(self, name: str, nostop: bool = False) -> None:
+        watcher = self.get(name)
+        del self.watchers[watcher.name.lower()]
+        if not nostop:
+            await watcher.stop()
+        if watcher.output is not None:
+            watcher.output.close()
+        self.emit(watcher.name, "remove", {})
+
+    async def reload_config(self) -> dict[str, list[str]]:
+        """Re-read the file; restart only watchers whose configuration changed."""
+        if self.config.path is None:
+            raise protocol.ProtocolError("no configuration file to reload", protocol.COMMAND_ERROR)
+        try:
+            new = load_config(self.config.path)
+        except Exception as exc:  # a bad file must leave everything running as it was
+            log.error("reload refused: %s", exc)
+            raise protocol.ProtocolError(f"reload refused: {exc}", protocol.COMMAND_ERROR) from exc
+        changes: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+        old_names = {w.name for w in self.watchers.values()}
+        for name in old_names - set(new.watchers):
+            await self.remove_watcher(name)
+            changes["removed"].append(name)
+        for name, cfg in new.watchers.items():
+            if name not in old_names:
+                await self.add_watcher(cfg, cfg.autostart)
+                changes["added"].append(name)
+            else:
+                watcher = self.get(name)
+                if watcher.config != cfg:
+                    await watcher.reconfigure(cfg)
+                    changes["changed"].append(name)
+        self.config = new
+        return changes
+
+    # -- events and stats ---------------------------------------------------------------
+
+    def emit(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
+        if self._events is None:
+            return
+        body = {**payload, "time": time.time()}
+        with contextlib.suppress(zmq.ZMQError):
+            self._events.send_multipart(
+                [protocol.event_topic(watcher, event), protocol.encode(body)], zmq.NOBLOCK
+            )
+
+    async def _stats_loop(self) -> None:
+        interval = self.settings.stats_interval
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            try:
+                self.publish_stats()
+            except Exception:
+                log.exception("stats sampling failed")
+            next_tick += interval
+            # Never pile ticks up after a stall: skip to the next future slot.
+            now = loop.time()
+            if next_tick < now:
+                next_tick = now + interval
+            await asyncio.sleep(next_tick - now)
+
+    def publish_stats(self) -> None:
+        groups = {w.name: w.pids() for w in self.watchers.values()}
+        groups["circus"] = [os.getpid()]
+        watchers, procs = self.sampler.sample(groups)
+        self.last_stats = {"watchers": watchers, "procs": procs}
+        if self._stats is None:
+            return
+        send = self._stats.send_multipart
+        try:
+            for w in [*self.watchers.values(), None]:
+                name = w.name if w is not None else "circus"
+                pids = w.pids() if w is not None else [os.getpid()]
+                for pid in pids:
+                    sample = procs.get(pid)
+                    if w is not None:
+                        proc = w.processes.get(pid)
+                        info = process_info(
+                            pid,
+                            wid=proc.wid if proc else None,
+                            started=proc.started if proc else None,
+                            sample=sample,
+                        )
+                    else:
+                        info = daemon_info()
+                    if not isinstance(info, dict):
+                        continue
+                    info["subtopic"] = pid
+                    info["name"] = None
+                    send([protocol.stat_topic(name, pid), protocol.encode(info)], zmq.NOBLOCK)
+                agg = watchers.get(name)
+                if agg is not None:
+                    body = {
+                        "pid": agg.pids,
+                        "cpu": agg.cpu,
+                        "mem": agg.mem,
+                        "age": agg.age,
+                        "rss": agg.rss,
+                        "cpu_total": agg.cpu_total,
+                    }
+                    send([protocol.stat_topic(name), protocol.encode(body)], zmq.NOBLOCK)
+        except zmq.ZMQError:
+            pass  # a full queue drops stats; they are replaced next tick anyway
+
+    # -- protection of programs across daemon crashes ----------------------------------
+
+    def _take_lock(self) -> None:
+        path = self.state_dir / "daemon.lock"
+        fh = open(path, "a+")  # noqa: SIM115 - held for the daemon's lifetime
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            other = self._recorded().get("pid", "?")
+            raise StateDirBusy(
+                f"another daemon (pid {other}) is running with state_dir {self.state_dir}"
+            ) from None
+        self._lock_fh = fh
+
+    def _recorded(self) -> dict[str, Any]:
+        try:
+            data = json.loads((self.state_dir / "daemon.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _end_leftovers(self) -> None:
+        """A previous daemon on this state_dir died hard: end what it left running."""
+        previous = self._recorded().get("instance")
+        if not isinstance(previous, str) or not previous:
+            return
+        pids = tree.marked(f"{previous}/")
+        if pids:
+            log.warning("ending %d processes left by a previous daemon", len(pids))
+            tree.signal_all(pids, signal.SIGKILL)
+
+    def _become_subreaper(self) -> None:
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+    def _start_guardian(self) -> None:
+        read_end, write_end = os.pipe()
+        self._guardian = subprocess.Popen(
+            [sys.executable, "-m", "daemon.guardian", self.instance],
+            stdin=read_end,
+            start_new_session=True,
+            close_fds=True,
+        )
+        os.close(read_end)
+        self._guardian_pipe = write_end
+
+    def _stop_guardian(self) -> None:
+        if self._guardian is None:
+            return
+        with contextlib.suppress(OSError):
+            os.write(self._guardian_pipe, b"bye")
+            os.close(self._guardian_pipe)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._guardian.wait(2)
+        self._guardian = None
+
+    def _schedule_orphan_scan(self) -> None:
+        # Coalesce bursts of SIGCHLD: one scan reaps every adopted orphan that exited.
+        if self._orphan_scan is None:
+            loop = asyncio.get_running_loop()
+            self._orphan_scan = loop.call_later(0.05, self._reap_orphans)
+
+    def _reap_orphans(self) -> None:
+        self._orphan_scan = None
+        managed = {pid for w in self.watchers.values() for pid in w.processes}
+        guardian = self._guardian.pid if self._guardian else None
+        me = os.getpid()
+        for entry in tree.scan().values():
+            if entry.ppid == me and entry.state == "Z" and entry.pid not in managed:
+                if entry.pid == guardian:
+                    continue
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(entry.pid, os.WNOHANG)
+
+    # -- queries for commands -----------------------------------------------------------
+
+    def globaloptions(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "pubsub_endpoint": self.pubsub_endpoint,
+            "stats_endpoint": self.stats_endpoint,
+            "check_delay": 0,
+            "multicast_endpoint": None,
+            "state_dir": str(self.state_dir),
+            "stats_interval": self.settings.stats_interval,
+            "config": str(self.config.path) if self.config.path else None,
+            "instance": self.instance,
+            "pid": os.getpid(),
+        }
+
+    def statuses(self) -> dict[str, str]:
+        return {w.name: w.state for w in self.sorted_watchers()}
+
+    def active(self) -> list[Watcher]:
+        return [w for w in self.watchers.values() if w.state == ACTIVE]

@@ -1,0 +1,64 @@
+"""The restart policy: when to replace a process that exited, and when to give up.
+
+Pure logic over an injected clock and random source so tests can walk it deterministically.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do after an exit: respawn after `delay` seconds, or give up (`failed`)."""
+
+    delay: float
+    failed: bool
+    failures: int
+
+
+class RestartPolicy:
+    def __init__(
+        self,
+        backoff_min: float,
+        backoff_max: float,
+        stable_after: float,
+        max_retry: int,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.backoff_min = backoff_min
+        self.backoff_max = backoff_max
+        self.stable_after = stable_after
+        self.max_retry = max_retry
+        self._rng = rng
+        self.failures = 0
+
+    def configure(
+        self, backoff_min: float, backoff_max: float, stable_after: float, max_retry: int
+    ) -> None:
+        self.backoff_min = backoff_min
+        self.backoff_max = backoff_max
+        self.stable_after = stable_after
+        self.max_retry = max_retry
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    def on_exit(self, uptime: float) -> Decision:
+        """Record one unplanned exit after `uptime` seconds and decide what follows."""
+        if uptime >= self.stable_after:
+            # It had been healthy: this is a fresh incident, replace it at once.
+            self.failures = 0
+            return Decision(0.0, False, 0)
+        self.failures += 1
+        if self.max_retry >= 0 and self.failures > self.max_retry:
+            return Decision(0.0, True, self.failures)
+        if self.failures == 1:
+            return Decision(0.0, False, 1)
+        base = min(self.backoff_max, self.backoff_min * (2 ** (self.failures - 2)))
+        # Jitter in [base/2, base]: spreads restarts of many watchers that died together
+        # without ever exceeding the cap.
+        delay = base * (0.5 + 0.5 * self._rng())
+        return Decision(delay, False, self.failures)

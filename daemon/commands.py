@@ -1,0 +1,467 @@
+"""One handler per control command, with Circus 0.19's property names, reply keys and errno
+values. A handler returns the reply's extra keys, or raises ProtocolError."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import os
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from daemon import protocol
+from daemon.options import (
+    OptionError,
+    check_options,
+    make_watcher_config,
+    parse_signal,
+)
+from daemon.protocol import BAD_MSG_DATA_ERROR, COMMAND_ERROR, MESSAGE_ERROR, ProtocolError
+from daemon.stats import daemon_info, process_info
+
+if TYPE_CHECKING:
+    from daemon.arbiter import Arbiter
+    from daemon.watcher import Watcher
+
+Handler = Callable[["Arbiter", dict[str, Any]], Awaitable[dict[str, Any] | list[Any] | None]]
+COMMANDS: dict[str, Handler] = {}
+
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+
+
+def command(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+# -- property checks -------------------------------------------------------------------
+
+
+def _require(props: dict[str, Any], key: str) -> Any:
+    if key not in props or props[key] is None:
+        raise ProtocolError(f"message invalid: missing property {key!r}", MESSAGE_ERROR)
+    return props[key]
+
+
+def _str(props: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = _require(props, key) if required else props.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ProtocolError(f"property {key!r} must be a string", BAD_MSG_DATA_ERROR)
+    return value
+
+
+def _bool(props: dict[str, Any], key: str, default: bool = False) -> bool:
+    value = props.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ProtocolError(f"property {key!r} must be true or false", BAD_MSG_DATA_ERROR)
+
+
+def _int(
+    props: dict[str, Any], key: str, default: int | None = None, low: int | None = None
+) -> int | None:
+    value = props.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
+    if low is not None and value < low:
+        raise ProtocolError(f"property {key!r} must be at least {low}", BAD_MSG_DATA_ERROR)
+    if value > 1_000_000_000:
+        raise ProtocolError(f"property {key!r} is too large", BAD_MSG_DATA_ERROR)
+    return value
+
+
+def _watcher(arbiter: Arbiter, props: dict[str, Any]) -> Watcher:
+    return arbiter.get(_str(props, "name", required=True) or "")
+
+
+def _signal(value: Any) -> int:
+    try:
+        return parse_signal(value)
+    except ValueError:
+        raise ProtocolError("signal invalid", MESSAGE_ERROR) from None
+
+
+async def _maybe_wait(arbiter: Arbiter, props: dict[str, Any], work: Awaitable[Any]) -> Any:
+    """`waiting`: false replies at once and lets the work carry on."""
+    if _bool(props, "waiting"):
+        return await work
+    arbiter.spawn_task(work)
+    return None
+
+
+def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
+    name = _str(props, "name")
+    if name is None:
+        return list(arbiter.watchers.values())
+    match = _str(props, "match") or "glob"
+    if match == "simple":
+        return [arbiter.get(name)]
+    if match == "glob":
+        found = [w for w in arbiter.watchers.values() if fnmatch.fnmatch(w.name.lower(), name.lower())]
+    elif match == "regex":
+        try:
+            pattern = re.compile(name, re.IGNORECASE)
+        except re.error as exc:
+            raise ProtocolError(f"bad regex: {exc}", MESSAGE_ERROR) from None
+        found = [w for w in arbiter.watchers.values() if pattern.fullmatch(w.name)]
+    else:
+        raise ProtocolError(f"unknown match method {match}", MESSAGE_ERROR)
+    if not found:
+        raise ProtocolError(f"program {name} not found", MESSAGE_ERROR)
+    return found
+
+
+# -- watchers and processes -------------------------------------------------------------
+
+
+@command("add")
+async def cmd_add(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    name = _str(props, "name", required=True) or ""
+    if not _NAME.match(name) or name.lower() == "circus":
+        raise ProtocolError(f"invalid watcher name {name!r}", MESSAGE_ERROR)
+    options = props.get("options") or {}
+    if not isinstance(options, dict):
+        raise ProtocolError("'options' property should be an object", MESSAGE_ERROR)
+    values = {k: v for k, v in options.items() if k != "name"}
+    values["cmd"] = _str(props, "cmd", required=True)
+    if props.get("args") is not None:
+        values["args"] = props["args"]
+    try:
+        cfg = make_watcher_config(name, values)
+    except OptionError as exc:
+        raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    start = _bool(props, "start")
+    await arbiter.add_watcher(cfg, start=False)
+    if start:
+        await _maybe_wait(arbiter, props, arbiter.get(name).start())
+
+
+@command("rm")
+async def cmd_rm(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    watcher = _watcher(arbiter, props)
+    await _maybe_wait(arbiter, props, arbiter.remove_watcher(watcher.name, _bool(props, "nostop")))
+
+
+async def _scale(arbiter: Arbiter, props: dict[str, Any], sign: int) -> dict[str, Any]:
+    watcher = _watcher(arbiter, props)
+    nb = _int(props, "nb", 1, low=0) or 0
+    if watcher.config.singleton:
+        return {"numprocesses": watcher.numprocesses, "singleton": True}
+    target = max(0, watcher.numprocesses + sign * nb)
+    if target > 100_000:
+        raise ProtocolError("numprocesses would exceed 100000", BAD_MSG_DATA_ERROR)
+    await _maybe_wait(arbiter, props, watcher.scale(target))
+    return {"numprocesses": target}
+
+
+@command("incr")
+async def cmd_incr(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    return await _scale(arbiter, props, +1)
+
+
+@command("decr")
+async def cmd_decr(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    return await _scale(arbiter, props, -1)
+
+
+async def _each(watchers: list[Watcher], action: str, reverse: bool) -> dict[str, list[str]]:
+    info: dict[str, list[str]] = {"started": [], "stopped": [], "kept": []}
+    by_priority: dict[int, list[Watcher]] = {}
+    for w in watchers:
+        by_priority.setdefault(w.config.priority, []).append(w)
+    for prio in sorted(by_priority, reverse=reverse):
+        group = by_priority[prio]
+        results = await asyncio.gather(*(getattr(w, action)() for w in group))
+        for w, changed in zip(group, results, strict=True):
+            if action == "restart":
+                info["stopped"].append(w.name)
+                info["started"].append(w.name)
+            elif changed:
+                info["started" if action == "start" else "stopped"].append(w.name)
+            else:
+                info["kept"].append(w.name)
+    return info
+
+
+@command("start")
+async def cmd_start(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    info = await _maybe_wait(arbiter, props, _each(_matching(arbiter, props), "start", True))
+    return {"info": info} if info else {}
+
+
+@command("stop")
+async def cmd_stop(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    info = await _maybe_wait(arbiter, props, _each(_matching(arbiter, props), "stop", False))
+    return {"info": info} if info else {}
+
+
+@command("restart")
+async def cmd_restart(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    info = await _maybe_wait(arbiter, props, _each(_matching(arbiter, props), "restart", True))
+    return {"info": info} if info else {}
+
+
+@command("reload")
+async def cmd_reload(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    graceful = _bool(props, "graceful", True)
+    sequential = _bool(props, "sequential")
+    name = _str(props, "name")
+    watchers = [arbiter.get(name)] if name else list(arbiter.watchers.values())
+
+    async def work() -> None:
+        if sequential:
+            for w in watchers:
+                await w.reload(graceful)
+        else:
+            await asyncio.gather(*(w.reload(graceful) for w in watchers))
+
+    await _maybe_wait(arbiter, props, work())
+
+
+@command("reloadconfig")
+async def cmd_reloadconfig(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    if _bool(props, "waiting"):
+        return {"changes": await arbiter.reload_config()}
+    arbiter.spawn_task(arbiter.reload_config())
+    return {}
+
+
+@command("quit")
+async def cmd_quit(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    # The reply must leave before the sockets close, so quit a moment later.
+    asyncio.get_running_loop().call_later(0.05, arbiter.request_quit)
+
+
+@command("set")
+async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    watcher = _watcher(arbiter, props)
+    options = _require(props, "options")
+    if not isinstance(options, dict) or not options:
+        raise ProtocolError("'options' property should be an object", MESSAGE_ERROR)
+    try:
+        changes = check_options(options)
+        new = watcher.config.with_options(changes)
+    except OptionError as exc:
+        raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    numprocesses = changes.pop("numprocesses", None)
+
+    async def work() -> None:
+        await watcher.reconfigure(new.with_options({"numprocesses": watcher.numprocesses}))
+        if numprocesses is not None:
+            await watcher.scale(numprocesses)
+
+    await _maybe_wait(arbiter, props, work())
+
+
+@command("get")
+async def cmd_get(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    watcher = _watcher(arbiter, props)
+    keys = _require(props, "keys")
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise ProtocolError("'keys' property should be a list of names", MESSAGE_ERROR)
+    options = watcher.config.as_options()
+    out = {}
+    for key in keys:
+        if key not in options:
+            raise ProtocolError(f"{key!r} option not found", MESSAGE_ERROR)
+        out[key] = options[key]
+    return {"options": out}
+
+
+@command("options")
+async def cmd_options(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    return {"options": _watcher(arbiter, props).config.as_options()}
+
+
+@command("globaloptions")
+async def cmd_globaloptions(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    options = arbiter.globaloptions()
+    wanted = _str(props, "option")
+    if wanted is not None:
+        if wanted not in options:
+            raise ProtocolError(f"{wanted!r} not an existing option", MESSAGE_ERROR)
+        return {"options": {wanted: options[wanted]}}
+    return {"options": options}
+
+
+@command("list")
+async def cmd_list(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    if _str(props, "name") is not None:
+        return {"pids": _watcher(arbiter, props).pids()}
+    return {"watchers": [w.name for w in arbiter.sorted_watchers()]}
+
+
+@command("listsockets")
+async def cmd_listsockets(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    return {"sockets": []}
+
+
+@command("numprocesses")
+async def cmd_numprocesses(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    if _str(props, "name") is not None:
+        watcher = _watcher(arbiter, props)
+        return {"numprocesses": watcher.numprocesses, "watcher_name": watcher.name}
+    return {"numprocesses": sum(w.numprocesses for w in arbiter.watchers.values())}
+
+
+@command("numwatchers")
+async def cmd_numwatchers(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    return {"numwatchers": len(arbiter.watchers)}
+
+
+@command("status")
+async def cmd_status(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    if _str(props, "name") is not None:
+        watcher = _watcher(arbiter, props)
+        return {"status": watcher.state, "details": watcher.details()}
+    return {
+        "statuses": arbiter.statuses(),
+        "details": {w.name: w.details() for w in arbiter.sorted_watchers()},
+    }
+
+
+def _watcher_infos(arbiter: Arbiter, watcher: Watcher) -> dict[str, Any]:
+    procs = arbiter.last_stats.get("procs", {})
+    return {
+        str(pid): process_info(pid, wid=p.wid, started=p.started, sample=procs.get(pid))
+        for pid, p in sorted(watcher.processes.items())
+    }
+
+
+@command("stats")
+async def cmd_stats(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    if _str(props, "name") is None:
+        return {"infos": {w.name: _watcher_infos(arbiter, w) for w in arbiter.sorted_watchers()}}
+    watcher = _watcher(arbiter, props)
+    if props.get("process") is not None:
+        pid = _int(props, "process")
+        proc = watcher.processes.get(pid or 0)
+        if proc is None:
+            raise ProtocolError(f"process {pid!r} not found in {watcher.name!r}", MESSAGE_ERROR)
+        procs = arbiter.last_stats.get("procs", {})
+        return {
+            "process": pid,
+            "info": process_info(
+                proc.pid, wid=proc.wid, started=proc.started, sample=procs.get(proc.pid)
+            ),
+        }
+    return {"name": watcher.name, "info": _watcher_infos(arbiter, watcher)}
+
+
+@command("dstats")
+async def cmd_dstats(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    return {"info": daemon_info()}
+
+
+@command("signal")
+async def cmd_signal(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    watcher = _watcher(arbiter, props)
+    signum = _signal(_require(props, "signum"))
+    pid = _int(props, "pid")
+    childpid = _int(props, "childpid")
+    if childpid is not None and pid is None:
+        raise ProtocolError("cannot specify childpid without pid", MESSAGE_ERROR)
+    children = _bool(props, "children")
+    recursive = _bool(props, "recursive")
+    pids = [pid] if pid is not None else watcher.pids()
+    for target in pids:
+        proc = watcher.processes.get(target)
+        if proc is None:
+            raise ProtocolError(f"process {target} not found in {watcher.name!r}", MESSAGE_ERROR)
+        try:
+            if childpid is not None:
+                from daemon import tree
+
+                if childpid not in tree.descendants([proc.pid], tree.scan()):
+                    raise ProtocolError(f"child {childpid} not found", MESSAGE_ERROR)
+                os.kill(childpid, signum)
+            else:
+                proc.send_signal(signum, children=children, recursive=recursive)
+        except ProcessLookupError:
+            continue
+
+
+@command("kill")
+async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
+    watcher = _watcher(arbiter, props)
+    pid = _int(props, "pid")
+    signum = _signal(props["signum"]) if props.get("signum") is not None else None
+    timeout = props.get("graceful_timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
+        raise ProtocolError("property 'graceful_timeout' must be a number", BAD_MSG_DATA_ERROR)
+    pids = [pid] if pid is not None else watcher.pids()
+    for target in pids:
+        if target not in watcher.processes:
+            raise ProtocolError(f"process {target} not found in {watcher.name!r}", MESSAGE_ERROR)
+
+    async def work() -> None:
+        await asyncio.gather(*(watcher.kill_process(p, signum) for p in pids))
+
+    await _maybe_wait(arbiter, props, work())
+
+
+# -- extensions (ours; Circus tools never send them) ------------------------------------
+
+
+@command("tail")
+async def cmd_tail(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    watcher = _watcher(arbiter, props)
+    if watcher.output is None:
+        return {"lines": [], "last_seq": 0}
+    count = _int(props, "count", None, low=0)
+    since = _int(props, "since", None, low=0)
+    pid = _int(props, "pid")
+    stream = _str(props, "stream")
+    if stream not in (None, "stdout", "stderr"):
+        raise ProtocolError("property 'stream' must be stdout or stderr", BAD_MSG_DATA_ERROR)
+    lines = watcher.output.tail(None, since, pid)
+    if stream is not None:
+        lines = [ln for ln in lines if ln.stream == stream]
+    if count is not None:
+        lines = lines[-count:] if count else []
+    return {"lines": [ln.as_json() for ln in lines], "last_seq": watcher.output.seq}
+
+
+@command("history")
+async def cmd_history(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    name = _str(props, "name")
+    if name is not None and name.lower() != "circus":
+        name = arbiter.get(name).name
+    since = props.get("since")
+    if since is not None and (isinstance(since, bool) or not isinstance(since, int | float)):
+        raise ProtocolError("property 'since' must be a time", BAD_MSG_DATA_ERROR)
+    return {"history": arbiter.sampler.history(name, _int(props, "pid"), since)}
+
+
+@command("save")
+async def cmd_save(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    from daemon.config import save_config
+
+    if arbiter.config.path is None:
+        raise ProtocolError("the daemon was not started from a file", COMMAND_ERROR)
+    running = {w.name: w.config for w in arbiter.watchers.values()}
+    await asyncio.to_thread(save_config, arbiter.config.path, running)
+    return {"path": str(arbiter.config.path)}
+
+
+def known_commands() -> list[str]:
+    return sorted(COMMANDS)
+
+
+__all__ = ["COMMANDS", "known_commands", "protocol"]

@@ -1,0 +1,88 @@
+"""Checking and binding the daemon's ZeroMQ endpoints: ipc sockets in a private directory by
+default; TCP only when configured, and only on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import zmq
+
+from daemon.paths import ensure_private_dir
+
+
+class EndpointError(ValueError):
+    pass
+
+
+def check_endpoint(key: str, url: str) -> None:
+    if url.startswith("ipc://"):
+        if len(url) - len("ipc://") > 100:
+            raise EndpointError(f"{key}: ipc path longer than the 100 bytes a unix socket allows")
+        return
+    if url.startswith("tcp://"):
+        host = urlsplit(url).hostname or ""
+        if host in ("localhost",):
+            return
+        try:
+            addr = ipaddress.ip_address(host)
+        except ValueError:
+            raise EndpointError(
+                f"{key}: {url}: TCP endpoints must name a loopback address such as 127.0.0.1"
+            ) from None
+        if not addr.is_loopback:
+            raise EndpointError(
+                f"{key}: {url} is not a loopback address; the control protocol has no "
+                "authentication, so remote TCP access is refused (use ssh, or ipc://)"
+            )
+        return
+    raise EndpointError(f"{key}: {url}: only ipc:// and tcp:// endpoints are supported")
+
+
+def ipc_path(url: str) -> Path | None:
+    return Path(url[len("ipc://") :]) if url.startswith("ipc://") else None
+
+
+def bind(sock: zmq.Socket[Any], url: str) -> None:
+    """Bind, making sure an ipc socket lives in a private directory and is 0600."""
+    path = ipc_path(url)
+    if path is None:
+        sock.bind(url)
+        return
+    ensure_private_dir(path.parent)
+    if path.exists():
+        # A socket left by a daemon that died; refuse if something still answers on it.
+        if _answers(path):
+            raise EndpointError(f"{url} is in use by another process")
+        path.unlink()
+    old = os.umask(0o177)
+    try:
+        sock.bind(url)
+    finally:
+        os.umask(old)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
+
+
+def _answers(path: Path) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(0.5)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
+
+
+def unlink(url: str) -> None:
+    path = ipc_path(url)
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.unlink()

@@ -1,0 +1,175 @@
+"""One supervised child: spawned in its own session, its exit noticed the moment it happens
+(a pidfd readable in the event loop), stopped together with its whole tree."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+from daemon import tree
+from daemon.output import OutputLog, PipeReader
+
+_STREAM_MODES = {"pipe": subprocess.PIPE, "inherit": None, "discard": subprocess.DEVNULL}
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    code: int | None  # exit code when it exited
+    signal: int | None  # signal number when it was killed
+
+    @property
+    def circus_code(self) -> int:
+        """Circus's `exit_code`: the code, or minus the signal number."""
+        return -self.signal if self.signal is not None else (self.code or 0)
+
+    def describe(self) -> str:
+        if self.signal is not None:
+            try:
+                return f"killed by {signal.Signals(self.signal).name}"
+            except ValueError:
+                return f"killed by signal {self.signal}"
+        return f"exited with code {self.code}"
+
+    @classmethod
+    def from_wait_status(cls, status: int) -> ExitStatus:
+        if os.WIFSIGNALED(status):
+            return cls(None, os.WTERMSIG(status))
+        return cls(os.waitstatus_to_exitcode(status), None)
+
+
+class Process:
+    """A running child. Create it with `Process.spawn`, which raises OSError when the program
+    cannot be started at all (no such file, permission denied)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], wid: int, marker: str) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.wid = wid
+        self.marker = marker
+        self.started = time.time()
+        self.started_mono = time.monotonic()
+        self.stopping = False
+        self.status: ExitStatus | None = None
+        self.readers: list[PipeReader] = []
+        loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[ExitStatus] = loop.create_future()
+        self._pidfd = os.pidfd_open(self.pid)
+        loop.add_reader(self._pidfd, self._check_exit)
+        # The child may have exited before the reader was armed.
+        self._check_exit()
+
+    @classmethod
+    def spawn(
+        cls,
+        argv: list[str],
+        *,
+        wid: int,
+        marker: str,
+        env: dict[str, str],
+        cwd: str | None = None,
+        user: str | int | None = None,
+        group: str | int | None = None,
+        stdout: str = "pipe",
+        stderr: str = "pipe",
+        pass_fds: tuple[int, ...] = (),
+        output: OutputLog | None = None,
+    ) -> Process:
+        env = {**env, tree.MARKER: marker}
+        popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=_STREAM_MODES[stdout],
+            stderr=_STREAM_MODES[stderr],
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+            pass_fds=pass_fds,
+            user=user,
+            group=group,
+        )
+        proc = cls(popen, wid, marker)
+        for stream, pipe in (("stdout", popen.stdout), ("stderr", popen.stderr)):
+            if pipe is not None:
+                # Take the fd from the file object: the reader owns and closes it.
+                fd = os.dup(pipe.fileno())
+                pipe.close()
+                if output is not None:
+                    proc.readers.append(PipeReader(fd, proc.pid, stream, output))
+                else:
+                    os.close(fd)
+        return proc
+
+    @property
+    def alive(self) -> bool:
+        return self.status is None
+
+    @property
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_mono
+
+    def _check_exit(self) -> None:
+        if self.status is not None:
+            return
+        try:
+            pid, wait_status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            # Someone else reaped it; we cannot know how it ended.
+            pid, wait_status = self.pid, 0
+        if pid == 0:
+            return
+        self.status = ExitStatus.from_wait_status(wait_status)
+        self.popen.returncode = self.status.circus_code
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        # What it wrote just before exiting is read before anyone hears of the exit.
+        for reader in self.readers:
+            reader.drain()
+        if not self.exited.done():
+            self.exited.set_result(self.status)
+
+    def send_signal(self, sig: int, children: bool = False, recursive: bool = False) -> None:
+        if self.status is not None:
+            raise ProcessLookupError(self.pid)
+        if children or recursive:
+            table = tree.scan()
+            kids = (
+                tree.descendants([self.pid], table)
+                if recursive
+                else {e.pid for e in table.values() if e.ppid == self.pid}
+            )
+            tree.signal_all(kids, sig)
+            if not recursive:
+                return
+        os.kill(self.pid, sig)
+
+    async def stop(self, sig: int, graceful_timeout: float) -> ExitStatus:
+        """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains."""
+        self.stopping = True
+        members = tree.program_tree(self.pid, self.marker) if self.status is None else set()
+        if self.status is None:
+            tree.signal_group(self.pid, sig)
+        tree.signal_all(members, sig)
+        deadline = time.monotonic() + graceful_timeout
+        if self.status is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exited), graceful_timeout)
+        # Grandchildren may outlive the main process: give them what is left of the grace.
+        remaining = tree.program_tree(self.pid, self.marker) - {self.pid}
+        while remaining and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            remaining = {p for p in remaining if (e := tree.read_stat(p)) and e.state != "Z"}
+        if self.status is None or remaining:
+            tree.kill_tree(self.pid, self.marker)
+        status = await self.exited
+        return status
+
+    def close_pipes(self) -> None:
+        for reader in self.readers:
+            reader.close()

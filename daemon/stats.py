@@ -1,0 +1,717 @@
+"""CPU and memory of supervised process trees, sampled once a tick, with bounded history.
+
+A supervised process is measured together with all its descendants (a gunicorn master and its
+workers are one row). On Linux a tick is one pass over /proc reading each /proc/PID/stat, which
+costs a few milliseconds at a thousand processes where psutil's per-process objects cost
+hundreds; elsewhere the same pass goes through psutil. `process_info` builds Circus's per-process
+`info` dict from a sample, so the once-a-second `stat.<watcher>.<pid>` publishes need no further
+system calls beyond a small identity cache (user name, command name).
+
+`sample` is synchronous and takes a few milliseconds at a thousand processes: call it from the
+event loop directly, or through `asyncio.to_thread` if that ever matters.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pwd
+import shlex
+import sys
+import time
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import psutil
+
+NO_SUCH_PROCESS = "No such process (stopped?)"
+
+_LINUX = sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if _LINUX else 100
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if _LINUX else 4096
+_MAX_CPU = 100.0 * (os.cpu_count() or 1)
+
+# Same units and thresholds as Circus's bytes2human (circus/util.py).
+_SYMBOLS = ("K", "M", "G", "T", "P", "E", "Z", "Y")
+
+# Series of processes that exited are kept for history_seconds, but at most this many, so a
+# crash-looping watcher cannot grow the daemon's memory.
+_MAX_RETIRED_PROCESSES = 256
+_MAX_RETIRED_WATCHERS = 64
+
+# A history point is recorded at most every half interval per series: an extra sample() between
+# ticks (an on-demand `stats`) does not crowd the ring, and a late tick is not dropped.
+_MIN_POINT_SPACING = 0.5
+
+# User names and command names are read once per process, then again after this many seconds
+# (setproctitle renames gunicorn workers shortly after they start).
+_IDENTITY_TTL = 30.0
+_MAX_IDENTITIES = 8192
+
+
+def _boot_time() -> float:
+    # /proc/stat's btime is whole seconds; CLOCK_BOOTTIME gives create times to the tick.
+    if _LINUX:
+        try:
+            return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+        except (AttributeError, OSError):
+            pass
+    return psutil.boot_time()
+
+
+_BOOT_TIME = _boot_time()
+_total_memory: int | None = None
+
+
+def total_memory() -> int:
+    global _total_memory
+    if _total_memory is None:
+        _total_memory = psutil.virtual_memory().total
+    return _total_memory
+
+
+class ProcReading(NamedTuple):
+    """One process as read from the OS at one instant (no rates)."""
+
+    pid: int
+    ppid: int
+    create_time: float  # wall seconds; with pid, identifies the process across pid reuse
+    cpu_time: float  # user + system seconds
+    rss: int
+    vms: int
+    nice: int
+
+
+class MemberSample(NamedTuple):
+    """One process of a tree with its own figures (not its descendants')."""
+
+    pid: int
+    ppid: int
+    cpu: float
+    rss: int
+    vms: int
+    cpu_time: float
+    nice: int
+    create_time: float
+
+
+@dataclass
+class ProcSample:
+    """One supervised process, its whole tree counted."""
+
+    pid: int
+    cpu: float  # percent of one core over the last interval, tree total (0.0 on first sample)
+    mem: float  # percent of total RAM, tree total
+    rss: int  # bytes, tree total
+    children: list[int]  # descendant pids currently alive
+    vms: int = 0  # bytes, tree total
+    cpu_time: float = 0.0  # user + system seconds, tree total
+    create_time: float = 0.0  # of the root process, wall seconds
+    members: dict[int, MemberSample] = field(default_factory=dict)  # root and descendants
+
+
+@dataclass
+class WatcherSample:
+    name: str
+    pids: list[int]  # the supervised processes that were alive at this sample
+    cpu: float  # Circus's stat.<watcher> "cpu": the average over processes
+    cpu_total: float  # sum over processes
+    mem: float  # sum of percent
+    rss: int  # sum bytes
+    age: float  # max age seconds
+
+
+Reader = Callable[[], dict[int, ProcReading]]
+
+
+def _parse_stat(pid: int, data: bytes) -> ProcReading | None:
+    # comm may hold spaces and parentheses; the numeric fields follow the last ')'.
+    # From there, index 0 is field 3 (state) of proc(5).
+    f = data[data.rfind(b")") + 2 :].split(None, 22)
+    try:
+        return ProcReading(
+            pid,
+            int(f[1]),
+            _BOOT_TIME + int(f[19]) / _CLK_TCK,
+            (int(f[11]) + int(f[12])) / _CLK_TCK,
+            int(f[21]) * _PAGE_SIZE,
+            int(f[20]),
+            int(f[16]),
+        )
+    except (IndexError, ValueError):
+        return None
+
+
+def _read_stat(pid: int) -> bytes | None:
+    # os.open/os.read: a buffered file object per process costs more than the read itself.
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_processes_proc() -> dict[int, ProcReading]:
+    """Every process on the machine, from /proc/PID/stat, in one pass."""
+    out: dict[int, ProcReading] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        data = _read_stat(pid)
+        if data is None:
+            continue
+        reading = _parse_stat(pid, data)
+        if reading is not None:
+            out[pid] = reading
+    return out
+
+
+def read_processes_psutil() -> dict[int, ProcReading]:
+    """The same pass through psutil, for systems without a Linux /proc."""
+    out: dict[int, ProcReading] = {}
+    attrs = ["ppid", "create_time", "cpu_times", "memory_info", "nice"]
+    for proc in psutil.process_iter(attrs):
+        i = proc.info
+        if i.get("create_time") is None:
+            continue
+        times, mem = i.get("cpu_times"), i.get("memory_info")
+        out[proc.pid] = ProcReading(
+            proc.pid,
+            i.get("ppid") or 0,
+            i["create_time"],
+            (times.user + times.system) if times else 0.0,
+            mem.rss if mem else 0,
+            mem.vms if mem else 0,
+            i.get("nice") or 0,
+        )
+    return out
+
+
+read_processes: Reader = read_processes_proc if _LINUX else read_processes_psutil
+
+
+def read_process(pid: int) -> ProcReading | None:
+    """One process, read the same way as read_processes (same create_time origin)."""
+    if _LINUX:
+        data = _read_stat(pid)
+        return None if data is None else _parse_stat(pid, data)
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            times, mem = proc.cpu_times(), proc.memory_info()
+            return ProcReading(
+                pid,
+                proc.ppid(),
+                proc.create_time(),
+                times.user + times.system,
+                mem.rss,
+                mem.vms,
+                proc.nice(),
+            )
+    except psutil.Error:
+        return None
+
+
+def _children_map(procs: dict[int, ProcReading]) -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for p in procs.values():
+        if p.ppid in kids:
+            kids[p.ppid].append(p.pid)
+        else:
+            kids[p.ppid] = [p.pid]
+    return kids
+
+
+def _descendants(
+    root: int, kids: dict[int, list[int]], stop: set[int] | frozenset[int]
+) -> list[int]:
+    """Breadth first; a descendant that is itself supervised belongs to its own row."""
+    out: list[int] = []
+    todo = kids.get(root)
+    if not todo:
+        return out
+    todo = list(todo)
+    while todo:
+        pid = todo.pop()
+        if pid in stop:
+            continue
+        out.append(pid)
+        more = kids.get(pid)
+        if more:
+            todo.extend(more)
+    return out
+
+
+def _tree_sample(
+    root: int,
+    procs: dict[int, ProcReading],
+    kids: dict[int, list[int]],
+    stop: set[int] | frozenset[int],
+    cpu_of: Callable[[ProcReading], float],
+) -> ProcSample | None:
+    top = procs.get(root)
+    if top is None:
+        return None
+    desc = _descendants(root, kids, stop)
+    members: dict[int, MemberSample] = {}
+    cpu = cpu_time = 0.0
+    rss = vms = 0
+    for pid in (root, *desc):
+        p = procs.get(pid)
+        if p is None:
+            continue
+        c = cpu_of(p)
+        members[pid] = MemberSample(pid, p.ppid, c, p.rss, p.vms, p.cpu_time, p.nice, p.create_time)
+        cpu += c
+        cpu_time += p.cpu_time
+        rss += p.rss
+        vms += p.vms
+    return ProcSample(
+        pid=root,
+        cpu=cpu,
+        mem=rss * 100.0 / total_memory(),
+        rss=rss,
+        children=desc,
+        vms=vms,
+        cpu_time=cpu_time,
+        create_time=top.create_time,
+        members=members,
+    )
+
+
+class _Series:
+    """A bounded ring of (t, cpu, mem, rss) points in compact arrays.
+
+    Four float objects per point in a deque would cost ~130 bytes; these cost 24, which matters
+    at a thousand processes times 900 points.
+    """
+
+    __slots__ = ("cap", "cpu", "head", "key", "last_seen", "mem", "rss", "t")
+
+    def __init__(self, cap: int, key: float) -> None:
+        self.cap = cap
+        self.key = key  # create time of the process (pid reuse starts a new series)
+        self.head = 0
+        self.last_seen = -math.inf
+        self.t = array("d")
+        self.cpu = array("f")
+        self.mem = array("f")
+        self.rss = array("q")
+
+    def add(self, t: float, cpu: float, mem: float, rss: int) -> None:
+        if len(self.t) < self.cap:
+            self.t.append(t)
+            self.cpu.append(cpu)
+            self.mem.append(mem)
+            self.rss.append(rss)
+            return
+        i = self.head
+        self.t[i], self.cpu[i], self.mem[i], self.rss[i] = t, cpu, mem, rss
+        self.head = (i + 1) % self.cap
+
+    def last_t(self) -> float:
+        if not self.t:
+            return -math.inf
+        return self.t[self.head - 1]
+
+    def export(self, since: float | None) -> dict[str, list[Any]]:
+        h = self.head
+        t = self.t[h:] + self.t[:h]
+        cpu = self.cpu[h:] + self.cpu[:h]
+        mem = self.mem[h:] + self.mem[:h]
+        rss = self.rss[h:] + self.rss[:h]
+        s = 0 if since is None else bisect_right(t, since)
+        # float32 storage: round so the JSON does not carry 12.300000190734863.
+        return {
+            "t": [round(x, 3) for x in t[s:]],
+            "cpu": [round(x, 2) for x in cpu[s:]],
+            "mem": [round(x, 3) for x in mem[s:]],
+            "rss": list(rss[s:]),
+        }
+
+
+class StatsSampler:
+    """Samples process trees and keeps per-watcher and per-process history.
+
+    History points are stamped with wall-clock seconds derived from `clock` (anchored to
+    `time.time()` once), so a fake clock drives the history and wall-clock steps do not reorder it.
+    Each ring holds ceil(history_seconds / interval) + 1 points: at least history_seconds when
+    sampled every interval.
+    """
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        history_seconds: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        reader: Reader | None = None,
+    ) -> None:
+        if interval <= 0 or history_seconds < 0:
+            raise ValueError("interval must be positive and history_seconds not negative")
+        self.interval = interval
+        self.history_seconds = history_seconds
+        self._clock = clock
+        self._read = reader or read_processes
+        self._wall_offset = time.time() - clock()
+        self._cap = math.ceil(history_seconds / interval) + 1
+        self._prev: dict[int, ProcReading] | None = None
+        self._prev_time = 0.0
+        self._watchers: dict[str, _Series] = {}
+        self._processes: dict[int, _Series] = {}
+        self._groups: dict[str, list[int]] = {}
+
+    def sample(
+        self, groups: dict[str, list[int]]
+    ) -> tuple[dict[str, WatcherSample], dict[int, ProcSample]]:
+        """Measure each supervised pid's tree; group by watcher name; record history."""
+        now = self._clock()
+        procs = self._read()
+        wall_now = time.time()
+        prev, dt = self._prev, now - self._prev_time
+        self._prev, self._prev_time = procs, now
+
+        def cpu_of(p: ProcReading) -> float:
+            if prev is None or dt <= 0:
+                return 0.0
+            q = prev.get(p.pid)
+            if q is not None and q.create_time == p.create_time:
+                used = p.cpu_time - q.cpu_time
+            else:
+                # Born since the previous pass: everything it used falls in this interval.
+                used = p.cpu_time
+            if used <= 0:
+                return 0.0
+            return min(used * 100.0 / dt, _MAX_CPU)
+
+        kids = _children_map(procs)
+        roots = {pid for pids in groups.values() for pid in pids}
+        watchers: dict[str, WatcherSample] = {}
+        samples: dict[int, ProcSample] = {}
+        for name, pids in groups.items():
+            alive: list[int] = []
+            cpu = mem = 0.0
+            rss = 0
+            age = 0.0
+            for pid in pids:
+                s = _tree_sample(pid, procs, kids, roots, cpu_of)
+                if s is None:
+                    continue
+                samples[pid] = s
+                alive.append(pid)
+                cpu += s.cpu
+                mem += s.mem
+                rss += s.rss
+                age = max(age, wall_now - s.create_time)
+            watchers[name] = WatcherSample(
+                name=name,
+                pids=alive,
+                cpu=cpu / len(alive) if alive else 0.0,
+                cpu_total=cpu,
+                mem=mem,
+                rss=rss,
+                age=age,
+            )
+        self._record(now, watchers, samples, procs)
+        return watchers, samples
+
+    def _record(
+        self,
+        now: float,
+        watchers: dict[str, WatcherSample],
+        samples: dict[int, ProcSample],
+        procs: dict[int, ProcReading],
+    ) -> None:
+        t = now + self._wall_offset
+        spacing = self.interval * _MIN_POINT_SPACING
+        for name, w in watchers.items():
+            series = self._watchers.get(name)
+            if series is None:
+                series = self._watchers[name] = _Series(self._cap, 0.0)
+            series.last_seen = now
+            self._groups[name] = w.pids
+            if t - series.last_t() >= spacing:
+                series.add(t, w.cpu_total, w.mem, w.rss)
+        for pid, s in samples.items():
+            series = self._processes.get(pid)
+            if series is None or series.key != s.create_time:
+                series = self._processes[pid] = _Series(self._cap, s.create_time)
+            series.last_seen = now
+            if t - series.last_t() >= spacing:
+                series.add(t, s.cpu, s.mem, s.rss)
+        self._prune(now, procs)
+
+    def _prune(self, now: float, procs: dict[int, ProcReading]) -> None:
+        horizon = now - self.history_seconds
+        gone: list[tuple[float, int]] = []
+        for pid, series in list(self._processes.items()):
+            if series.last_seen == now:
+                continue
+            if series.last_seen < horizon:
+                del self._processes[pid]
+                continue
+            p = procs.get(pid)
+            if p is None or p.create_time != series.key:
+                gone.append((series.last_seen, pid))
+        if len(gone) > _MAX_RETIRED_PROCESSES:
+            gone.sort()
+            for _, pid in gone[: len(gone) - _MAX_RETIRED_PROCESSES]:
+                del self._processes[pid]
+        # A watcher absent from one call may just not have been asked about; only time and
+        # a cap retire it.
+        idle = [(s.last_seen, n) for n, s in self._watchers.items() if s.last_seen != now]
+        idle.sort()
+        excess = max(0, len(idle) - _MAX_RETIRED_WATCHERS)
+        for i, (seen, name) in enumerate(idle):
+            if i < excess or seen < horizon:
+                del self._watchers[name]
+                self._groups.pop(name, None)
+
+    def history(
+        self, name: str | None = None, pid: int | None = None, since: float | None = None
+    ) -> dict[str, Any]:
+        """History as JSON-ready lists, points with t > since only.
+
+        No filter: every watcher, no processes (a thousand process histories would be tens of
+        megabytes). `name`: that watcher and the processes it had at its last sample. `pid`:
+        that process. Process keys are pid strings, as JSON would make them anyway.
+        """
+        if name is None:
+            wnames = [] if pid is not None else list(self._watchers)
+        else:
+            wnames = [name] if name in self._watchers else []
+        if pid is not None:
+            pids = [pid]
+        elif name is not None:
+            pids = list(self._groups.get(name, ()))
+        else:
+            pids = []
+        return {
+            "interval": self.interval,
+            "watchers": {n: self._watchers[n].export(since) for n in wnames},
+            "processes": {
+                str(p): self._processes[p].export(since) for p in pids if p in self._processes
+            },
+        }
+
+    def forget(self, pid: int) -> None:
+        self._processes.pop(pid, None)
+
+
+def bytes2human(n: int) -> str:
+    """Circus's human byte counts: '512B', '8.52M' (powers of 1024, two decimals)."""
+    for i in range(len(_SYMBOLS) - 1, -1, -1):
+        unit = 1 << (10 * (i + 1))
+        if n >= unit:
+            return f"{n / unit:.2f}{_SYMBOLS[i]}"
+    return f"{n}B"
+
+
+def format_cpu_time(seconds: float) -> str:
+    """CPU time as Circus shows it, 'm:ss.cc' ('0:00.0' when the hundredths are zero).
+
+    Circus prints the first two digits of the microseconds, so 0.05 s reads '.50'; here the
+    hundredths are zero-padded instead. Minutes are not wrapped at 60 (Circus drops the hours).
+    """
+    centis = max(0, round(seconds * 100))
+    minutes, rest = divmod(centis, 6000)
+    secs, hundredths = divmod(rest, 100)
+    frac = f"{hundredths:02d}" if hundredths else "0"
+    return f"{minutes}:{secs:02d}.{frac}"
+
+
+_identities: OrderedDict[tuple[int, float], tuple[str, str, float]] = OrderedDict()
+
+
+def _username(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _command_name(argv: list[str]) -> str:
+    # Circus: basename of the first shell word of argv[0] (setproctitle puts spaces there).
+    if not argv or not argv[0]:
+        return "N/A"
+    try:
+        words = shlex.split(argv[0])
+    except ValueError:
+        words = argv[0].split()
+    return os.path.basename(words[0]) if words else "N/A"
+
+
+def _read_identity(pid: int) -> tuple[str, str]:
+    if _LINUX:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            status = fh.read()
+        start = status.index(b"\nUid:") + 5
+        uid = int(status[start:].split(None, 1)[0])
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            raw = fh.read()
+        argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0")]
+        return _username(uid), _command_name(argv)
+    proc = psutil.Process(pid)
+    return proc.username(), _command_name(proc.cmdline())
+
+
+def _identity(pid: int, create_time: float) -> tuple[str, str]:
+    """(username, command name); raises OSError/psutil.Error if the process is gone."""
+    key = (pid, create_time)
+    now = time.monotonic()
+    hit = _identities.get(key)
+    if hit is not None and now - hit[2] < _IDENTITY_TTL:
+        _identities.move_to_end(key)
+        return hit[0], hit[1]
+    try:
+        user, cmd = _read_identity(pid)
+    except (OSError, ValueError, psutil.Error):
+        if hit is None:
+            raise
+        user, cmd = hit[0], hit[1]
+    _identities[key] = (user, cmd, now)
+    _identities.move_to_end(key)
+    while len(_identities) > _MAX_IDENTITIES:
+        _identities.popitem(last=False)
+    return user, cmd
+
+
+def _info_of(
+    pid: int,
+    *,
+    cpu: float,
+    rss: int,
+    vms: int,
+    cpu_time: float,
+    nice: int,
+    create_time: float,
+    wall_now: float,
+) -> dict[str, Any]:
+    try:
+        username, cmdline = _identity(pid, create_time)
+    except (OSError, ValueError, psutil.Error):
+        username, cmdline = "N/A", "N/A"
+    return {
+        "pid": pid,
+        "cpu": round(cpu, 1),
+        "mem": round(rss * 100.0 / total_memory(), 3),
+        "mem_info1": bytes2human(rss),
+        "mem_info2": bytes2human(vms),
+        "ctime": format_cpu_time(cpu_time),
+        "username": username,
+        "nice": nice,
+        "create_time": create_time,
+        "age": wall_now - create_time,
+        "cmdline": cmdline,
+        "children": [],
+        "rss": rss,
+        "vms": vms,
+    }
+
+
+def process_info(
+    pid: int,
+    *,
+    wid: int | None = None,
+    started: float | None = None,
+    sample: ProcSample | None = None,
+) -> dict[str, Any] | str:
+    """Circus's process `info` dict, plus `rss` and `vms` in bytes.
+
+    The measures (cpu, mem, mem_info1/2, rss, vms, ctime) count the whole tree. `children` lists
+    every descendant (not only direct children) with its own figures and its `ppid`. With a
+    `sample` from StatsSampler.sample no /proc pass is made; without one, the tree is read now
+    and cpu is 0.0, there being no interval to measure over.
+    """
+    if sample is None or pid not in sample.members:
+        procs = read_processes()
+        found = _tree_sample(pid, procs, _children_map(procs), frozenset(), lambda _: 0.0)
+        if found is None:
+            return NO_SUCH_PROCESS
+        if sample is not None:
+            # A sample built without members still carries the CPU measured over its interval.
+            found.cpu = sample.cpu
+        sample = found
+    wall_now = time.time()
+    root = sample.members[pid]
+    info = _info_of(
+        pid,
+        cpu=sample.cpu,
+        rss=sample.rss,
+        vms=sample.vms,
+        cpu_time=sample.cpu_time,
+        nice=root.nice,
+        create_time=root.create_time,
+        wall_now=wall_now,
+    )
+    info["mem"] = round(sample.mem, 3)
+    if started is not None:
+        info["age"] = wall_now - started
+    info["started"] = started
+    info["wid"] = wid
+    children = []
+    for child in sample.children:
+        m = sample.members.get(child)
+        if m is None:
+            continue
+        entry = _info_of(
+            child,
+            cpu=m.cpu,
+            rss=m.rss,
+            vms=m.vms,
+            cpu_time=m.cpu_time,
+            nice=m.nice,
+            create_time=m.create_time,
+            wall_now=wall_now,
+        )
+        entry["ppid"] = m.ppid
+        children.append(entry)
+    info["children"] = children
+    return info
+
+
+# (pid, monotonic time, cpu seconds) at the previous call; the pid changes across a fork.
+_daemon_prev: tuple[int, float, float] | None = None
+
+
+def daemon_info() -> dict[str, Any]:
+    """The daemon's own info in process_info's format (`dstats`, the `circus` pseudo-watcher).
+
+    Only the daemon process itself: its tree is every supervised program. CPU is measured since
+    the previous call (0.0 on the first), so it costs no sleep, unlike Circus's 10 ms.
+    """
+    global _daemon_prev
+    pid = os.getpid()
+    # /proc/self is always readable; the fallback only keeps dstats answering if it is not.
+    me = read_process(pid) or ProcReading(
+        pid, os.getppid(), _BOOT_TIME, sum(os.times()[:2]), 0, 0, 0
+    )
+    now = time.monotonic()
+    cpu = 0.0
+    prev = _daemon_prev
+    if prev is not None and prev[0] == pid and now > prev[1]:
+        cpu = max(0.0, (me.cpu_time - prev[2]) * 100.0 / (now - prev[1]))
+    _daemon_prev = (pid, now, me.cpu_time)
+    info = _info_of(
+        pid,
+        cpu=cpu,
+        rss=me.rss,
+        vms=me.vms,
+        cpu_time=me.cpu_time,
+        nice=me.nice,
+        create_time=me.create_time,
+        wall_now=time.time(),
+    )
+    info["started"] = me.create_time
+    info["wid"] = None
+    return info

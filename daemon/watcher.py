@@ -1,0 +1,370 @@
+"""A watcher: one named group of N processes of the same program, kept at its target count
+under the restart policy. Commands on one watcher are serialised by its own lock; different
+watchers never wait for each other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from daemon.backoff import RestartPolicy
+from daemon.options import WatcherConfig
+from daemon.output import OutputLog
+from daemon.process import Process
+
+Emit = Callable[[str, str, dict[str, Any]], None]
+
+ACTIVE, STARTING, STOPPING, STOPPED, FAILED = "active", "starting", "stopping", "stopped", "failed"
+
+_SUBST = re.compile(r"\$\(circus\.([A-Za-z0-9_.\-]+)\)")
+
+
+class Watcher:
+    def __init__(
+        self,
+        config: WatcherConfig,
+        *,
+        instance: str,
+        emit: Emit,
+        output: OutputLog | None = None,
+        base_dir: Path | None = None,
+        socket_fds: dict[str, int] | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self.instance = instance
+        self.emit = emit
+        self.output = output
+        self.base_dir = base_dir
+        self.socket_fds = socket_fds or {}
+        self.state = STOPPED
+        self.processes: dict[int, Process] = {}
+        self.lock = asyncio.Lock()
+        self.policy = RestartPolicy(
+            config.backoff_min, config.backoff_max, config.stable_after, config.max_retry, rng
+        )
+        self.rng = rng
+        self.restarts = 0
+        self.last_exit: str | None = None
+        self.reason: str | None = None  # why it is failed or waiting
+        self.retry_at: float | None = None  # wall time of the next attempt while backing off
+        self.started_at: float | None = None
+        self._retry: asyncio.TimerHandle | None = None
+        self._spawn_seq = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._exit_tasks: dict[Process, asyncio.Task[None]] = {}
+
+    # -- queries ------------------------------------------------------------------------
+
+    @property
+    def numprocesses(self) -> int:
+        return self.config.numprocesses
+
+    def live(self) -> list[Process]:
+        """Processes that count towards the target: running and not being stopped."""
+        return [p for p in self.processes.values() if p.alive and not p.stopping]
+
+    def pids(self) -> list[int]:
+        return sorted(self.processes)
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "running": len(self.live()),
+            "numprocesses": self.numprocesses,
+            "restarts": self.restarts,
+            "failures": self.policy.failures,
+            "last_exit": self.last_exit,
+            "reason": self.reason,
+            "retry_at": self.retry_at,
+            "started_at": self.started_at,
+        }
+
+    # -- commands (callers hold no lock; each takes this watcher's own) -----------------
+
+    async def start(self) -> bool:
+        async with self.lock:
+            if self.state == ACTIVE:
+                return False
+            self._cancel_retry()
+            self.policy.reset()
+            self.reason = None
+            self.state = STARTING
+            self.started_at = time.time()
+            self.emit(self.name, "start", {})
+            await self._fill(warm=True)
+            if self.state == STARTING:
+                self.state = ACTIVE
+            return True
+
+    async def stop(self) -> bool:
+        async with self.lock:
+            if self.state == STOPPED and not self.processes:
+                return False
+            await self._stop_all()
+            self.emit(self.name, "stop", {})
+            return True
+
+    async def restart(self) -> None:
+        async with self.lock:
+            await self._stop_all()
+            self.emit(self.name, "stop", {})
+        await self.start()
+
+    async def scale(self, target: int) -> int:
+        async with self.lock:
+            if self.config.singleton:
+                target = min(target, 1)
+            target = max(0, target)
+            self.config = self.config.with_options({"numprocesses": target})
+            if self.state in (ACTIVE, STARTING):
+                await self._reconcile()
+            return target
+
+    async def reconfigure(self, config: WatcherConfig, graceful: bool = True) -> None:
+        """Apply a changed configuration; restart processes only if it needs it."""
+        async with self.lock:
+            old = self.config
+            self.config = config
+            self.policy.configure(
+                config.backoff_min, config.backoff_max, config.stable_after, config.max_retry
+            )
+            if self.state not in (ACTIVE, STARTING):
+                return
+            if old.differs_for_processes(config):
+                await self._replace_all(graceful)
+            else:
+                await self._reconcile()
+            self.emit(self.name, "updated", {})
+
+    async def reload(self, graceful: bool = True) -> None:
+        async with self.lock:
+            if self.state in (ACTIVE, STARTING):
+                await self._replace_all(graceful)
+            self.emit(self.name, "reload", {})
+
+    async def kill_process(self, pid: int, sig: int | None = None) -> None:
+        proc = self.processes.get(pid)
+        if proc is None:
+            raise ProcessLookupError(pid)
+        await proc.stop(sig or self.config.stop_signal, self.config.graceful_timeout)
+
+    # -- internals ----------------------------------------------------------------------
+
+    async def _fill(self, warm: bool) -> None:
+        """Spawn until the target is met, `warmup_delay` apart when starting."""
+        first = True
+        while len(self.live()) < self.numprocesses and self.state in (ACTIVE, STARTING):
+            if warm and not first and self.config.warmup_delay > 0:
+                await asyncio.sleep(self.config.warmup_delay)
+                if len(self.live()) >= self.numprocesses:
+                    break
+            first = False
+            if self._spawn() is None:
+                return
+
+    async def _reconcile(self) -> None:
+        live = self.live()
+        extra = len(live) - self.numprocesses
+        if extra > 0:
+            # The newest go first, so wids stay packed from 1.
+            victims = sorted(live, key=lambda p: (p.wid, p.started_mono))[-extra:]
+            await asyncio.gather(*(self._stop_process(p) for p in victims))
+        elif extra < 0 and self._retry is None:
+            await self._fill(warm=False)
+
+    async def _replace_all(self, graceful: bool) -> None:
+        old = list(self.processes.values())
+        if graceful:
+            for proc in old:
+                proc.stopping = True  # no longer counted: _fill spawns their successors
+            await self._fill(warm=True)
+            await asyncio.gather(*(self._stop_process(p) for p in old))
+        else:
+            await asyncio.gather(*(self._stop_process(p) for p in old))
+            await self._fill(warm=True)
+
+    async def _stop_all(self) -> None:
+        self.state = STOPPING
+        self._cancel_retry()
+        await asyncio.gather(*(self._stop_process(p) for p in list(self.processes.values())))
+        self.state = STOPPED
+        self.retry_at = None
+
+    async def _stop_process(self, proc: Process) -> None:
+        proc.stopping = True
+        self.emit(self.name, "kill", {"process_pid": proc.pid})
+        await proc.stop(self.config.stop_signal, self.config.graceful_timeout)
+        # The exit watcher removes it and reports the reap; wait for that so callers see a
+        # settled state.
+        task = self._exit_tasks.get(proc)
+        if task is not None:
+            await asyncio.shield(task)
+
+    def _spawn(self) -> Process | None:
+        used = {p.wid for p in self.live()}
+        wid = next(i for i in range(1, len(used) + 2) if i not in used)
+        self._spawn_seq += 1
+        marker = f"{self.instance}/{self.name}/{wid}/{self._spawn_seq}"
+        cfg = self.config
+        try:
+            argv = [self._substitute(a, wid) for a in cfg.argv()]
+            proc = Process.spawn(
+                argv,
+                wid=wid,
+                marker=marker,
+                env=self._environment(wid),
+                cwd=self._working_dir(),
+                user=cfg.uid,
+                group=cfg.gid,
+                stdout=cfg.stdout,
+                stderr=cfg.stderr,
+                pass_fds=tuple(self.socket_fds.values()) if cfg.use_sockets else (),
+                output=self.output,
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            # A program that cannot start at all will not start on a retry either.
+            self._park(f"cannot start: {exc}")
+            return None
+        self.processes[proc.pid] = proc
+        self.emit(self.name, "spawn", {"process_pid": proc.pid, "wid": wid})
+        self._watch(proc)
+        if cfg.max_age > 0:
+            lifetime = cfg.max_age + self.rng() * cfg.max_age_variance
+            handle = asyncio.get_running_loop().call_later(lifetime, self._expire, proc)
+            proc.exited.add_done_callback(lambda _f: handle.cancel())
+        return proc
+
+    def _watch(self, proc: Process) -> None:
+        task = asyncio.ensure_future(self._await_exit(proc))
+        self._exit_tasks[proc] = task
+        task.add_done_callback(lambda _t: self._exit_tasks.pop(proc, None))
+
+    async def _await_exit(self, proc: Process) -> None:
+        status = await proc.exited
+        self.processes.pop(proc.pid, None)
+        self.emit(
+            self.name,
+            "reap",
+            {
+                "process_pid": proc.pid,
+                "exit_code": status.circus_code,
+                "wid": proc.wid,
+                "reason": status.describe(),
+            },
+        )
+        expired = getattr(proc, "expired", False)
+        if proc.stopping and not expired:
+            return
+        if self.state not in (ACTIVE, STARTING):
+            return
+        if expired:
+            self._spawn()
+            return
+        self.last_exit = f"{status.describe()} after {proc.uptime:.1f} s"
+        if not self.config.respawn:
+            return
+        decision = self.policy.on_exit(proc.uptime)
+        if decision.failed:
+            self._park(f"{decision.failures - 1} quick restarts in a row; last {self.last_exit}")
+            return
+        self.restarts += 1
+        if decision.delay <= 0:
+            if len(self.live()) < self.numprocesses:
+                self._spawn()
+            return
+        if self._retry is None:
+            self.retry_at = time.time() + decision.delay
+            self.reason = f"backing off after {self.last_exit}"
+            self._retry = asyncio.get_running_loop().call_later(decision.delay, self._retry_now)
+            self.emit(
+                self.name,
+                "backoff",
+                {
+                    "delay": decision.delay,
+                    "retry_at": self.retry_at,
+                    "failures": decision.failures,
+                    "reason": self.last_exit,
+                    "exit_code": status.circus_code,
+                },
+            )
+
+    def _retry_now(self) -> None:
+        self._retry = None
+        self.retry_at = None
+        self.reason = None
+        if self.state not in (ACTIVE, STARTING):
+            return
+        while len(self.live()) < self.numprocesses and self.state in (ACTIVE, STARTING):
+            if self._spawn() is None:
+                break
+
+    def _expire(self, proc: Process) -> None:
+        if not proc.alive or proc.stopping or self.state != ACTIVE:
+            return
+        proc.expired = True  # type: ignore[attr-defined]
+        task = asyncio.ensure_future(self._stop_process(proc))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _park(self, reason: str) -> None:
+        self._cancel_retry()
+        self.state = FAILED
+        self.reason = reason
+        self.emit(self.name, "failed", {"reason": reason, "last_exit": self.last_exit})
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
+        self.retry_at = None
+
+    def _environment(self, wid: int) -> dict[str, str]:
+        if self.config.copy_env:
+            env = dict(os.environ)
+        else:
+            # Commands must resolve as they would from the shell that started the daemon.
+            env = {"PATH": os.environ.get("PATH", os.defpath)}
+        for key, value in self.config.env.items():
+            env[key] = self._substitute(value, wid, env)
+        env["CIRCUS_TUI_WATCHER"] = self.name
+        env["CIRCUS_TUI_WID"] = str(wid)
+        return env
+
+    def _working_dir(self) -> str | None:
+        wd = self.config.working_dir
+        if wd is None:
+            return None
+        path = Path(os.path.expanduser(wd))
+        if not path.is_absolute() and self.base_dir is not None:
+            path = self.base_dir / path
+        return str(path)
+
+    def _substitute(self, text: str, wid: int, env: dict[str, str] | None = None) -> str:
+        def one(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key == "wid":
+                return str(wid)
+            if key.startswith("env."):
+                source = env if env is not None else {**os.environ, **self.config.env}
+                return source.get(key[4:], "")
+            if key.startswith("sockets."):
+                return str(self.socket_fds[key[8:]])
+            return match.group(0)
+
+        return _SUBST.sub(one, text)
+
+    async def close(self) -> None:
+        """Stop everything and release resources (daemon shutdown)."""
+        with contextlib.suppress(Exception):
+            await self.stop()
+        for task in list(self._tasks):
+            task.cancel()

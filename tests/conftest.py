@@ -1,0 +1,152 @@
+"""Shared fixtures: a real daemon in a subprocess, on ipc endpoints in the test's own directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+
+VENV_BIN = Path(sys.executable).parent
+CIRCUS_TUI = [sys.executable, "-m", "tui.cli"]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll `predicate` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+        time.sleep(interval)
+
+
+@dataclass
+class RunningDaemon:
+    proc: subprocess.Popen[bytes]
+    dir: Path
+    config: Path
+    endpoint: str
+    pubsub_endpoint: str
+    stats_endpoint: str
+    state_dir: Path
+    _ctx: zmq.Context[Any] = field(default_factory=zmq.Context)
+
+    def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
+        """One request on a fresh DEALER, as circusctl sends it."""
+        sock = self._ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.connect(self.endpoint)
+        try:
+            msg_id = os.urandom(8).hex()
+            sock.send(json.dumps({"id": msg_id, "command": command, "properties": props}).encode())
+            if not sock.poll(int(timeout * 1000)):
+                raise AssertionError(f"no reply to {command} within {timeout} s")
+            reply = json.loads(sock.recv())
+            assert reply.get("id") == msg_id
+            return reply
+        finally:
+            sock.close()
+
+    def ctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+        """Our own `circus-tui ctl`."""
+        return subprocess.run(
+            [*CIRCUS_TUI, "ctl", "--endpoint", self.endpoint, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def pids(self, name: str) -> list[int]:
+        return [int(p) for p in self.call("list", name=name)["pids"]]
+
+    def wait_pids(self, name: str, count: int, timeout: float = 10.0) -> list[int]:
+        def ready() -> list[int] | None:
+            pids = self.pids(name)
+            return pids if len(pids) == count else None
+
+        return wait_for(ready, timeout)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._ctx.destroy(linger=0)
+        return self.proc.returncode
+
+
+def write_config(directory: Path, body: str, circus_extra: str = "") -> tuple[Path, dict[str, str]]:
+    endpoints = {
+        "endpoint": f"ipc://{directory}/control.sock",
+        "pubsub_endpoint": f"ipc://{directory}/events.sock",
+        "stats_endpoint": f"ipc://{directory}/stats.sock",
+    }
+    head = "[circus]\n" + "".join(f'{k} = "{v}"\n' for k, v in endpoints.items())
+    head += f'state_dir = "{directory}/state"\n' + circus_extra + "\n"
+    path = directory / "programs.toml"
+    path.write_text(head + body)
+    return path, endpoints
+
+
+def start_daemon(directory: Path, body: str, circus_extra: str = "") -> RunningDaemon:
+    directory.mkdir(parents=True, exist_ok=True)
+    config, endpoints = write_config(directory, body, circus_extra)
+    log = open(directory / "daemon.log", "wb")  # noqa: SIM115 - lives as long as the daemon
+    proc = subprocess.Popen(
+        [*CIRCUS_TUI, "daemon", str(config)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=directory,
+    )
+    daemon = RunningDaemon(
+        proc=proc,
+        dir=directory,
+        config=config,
+        state_dir=directory / "state",
+        **endpoints,
+    )
+
+    def answering() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"daemon exited with {proc.returncode}: {(directory / 'daemon.log').read_text()}"
+            )
+        try:
+            return daemon.call("numwatchers", timeout=0.5)["status"] == "ok"
+        except AssertionError:
+            return False
+
+    wait_for(answering, timeout=20.0)
+    return daemon
+
+
+@pytest.fixture
+def daemon_factory(tmp_path: Path) -> Iterator[Callable[..., RunningDaemon]]:
+    started: list[RunningDaemon] = []
+    # ipc paths are limited to ~107 bytes; pytest's tmp_path can be long, so use a short dir.
+    short = Path(f"/tmp/ct-{os.getpid()}-{os.urandom(3).hex()}")
+
+    def factory(body: str, circus_extra: str = "", sub: str = "d") -> RunningDaemon:
+        d = start_daemon(short / sub, body, circus_extra)
+        started.append(d)
+        return d
+
+    yield factory
+    for d in started:
+        d.stop()
+    subprocess.run(["rm", "-rf", str(short)], check=False)

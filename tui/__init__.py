@@ -1,0 +1,1 @@
+"""The circus-tui console."""

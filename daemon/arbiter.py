@@ -26,6 +26,7 @@ from daemon.endpoints import bind, check_endpoint, unlink
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
+from daemon.publish import OutputPublisher
 from daemon.stats import StatsSampler, daemon_info, process_info
 from daemon.watcher import ACTIVE, Watcher
 
@@ -67,6 +68,7 @@ class Arbiter:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._orphan_scan: asyncio.TimerHandle | None = None
         self.controller: Any = None
+        self.output_publisher: OutputPublisher | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -84,6 +86,7 @@ class Arbiter:
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.SNDHWM, 10_000)
         bind(self._events, self.pubsub_endpoint)
+        self.output_publisher = OutputPublisher(self._events)
         bind(self._stats, self.stats_endpoint)
         if self.subreaper:
             self._become_subreaper()
@@ -160,6 +163,8 @@ class Arbiter:
         output = None
         if cfg.stdout == "pipe" or cfg.stderr == "pipe":
             output = OutputLog(cfg.name, self.state_dir / "logs" / f"{cfg.name}.log")
+            if self.output_publisher is not None:
+                output.listeners.append(self.output_publisher.listener(cfg.name))
         watcher = Watcher(
             cfg,
             instance=self.instance,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -53,10 +54,8 @@ def run_daemon(argv: list[str]) -> int:
         asyncio.run(arbiter.run())
     finally:
         if ns.pidfile:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(ns.pidfile)
-            except OSError:
-                pass
     return 0
 
 

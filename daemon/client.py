@@ -79,7 +79,9 @@ class AsyncClient:
         self._pending: dict[str, Any] = {}
         self._reader: Any = None
 
-    async def call(self, command: str, timeout: float | None = None, **props: Any) -> dict[str, Any]:
+    async def call(
+        self, command: str, timeout: float | None = None, **props: Any
+    ) -> dict[str, Any]:
         import asyncio
 
         if self._reader is None or self._reader.done():

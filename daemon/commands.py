@@ -113,7 +113,9 @@ def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
     if match == "simple":
         return [arbiter.get(name)]
     if match == "glob":
-        found = [w for w in arbiter.watchers.values() if fnmatch.fnmatch(w.name.lower(), name.lower())]
+        found = [
+            w for w in arbiter.watchers.values() if fnmatch.fnmatch(w.name.lower(), name.lower())
+        ]
     elif match == "regex":
         try:
             pattern = re.compile(name, re.IGNORECASE)

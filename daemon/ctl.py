@@ -65,19 +65,27 @@ def _parser() -> argparse.ArgumentParser:
     cmd("list", "watchers, or the pids of one", _name_opt).add_argument("name", nargs="?")
     cmd("status", "state of every watcher, or of one", _name_opt).add_argument("name", nargs="?")
     for verb in ("start", "stop", "restart"):
-        sp = cmd(verb, f"{verb} one watcher (glob) or all", lambda ns: {**_name_opt(ns), **_waiting(ns)})
+        sp = cmd(
+            verb, f"{verb} one watcher (glob) or all", lambda ns: {**_name_opt(ns), **_waiting(ns)}
+        )
         sp.add_argument("name", nargs="?")
         waiting(sp)
     for verb in ("incr", "decr"):
-        sp = cmd(verb, f"{verb}ease the number of processes",
-                 lambda ns: {"name": ns.name, "nb": ns.nb, **_waiting(ns)})
+        sp = cmd(
+            verb,
+            f"{verb}ease the number of processes",
+            lambda ns: {"name": ns.name, "nb": ns.nb, **_waiting(ns)},
+        )
         sp.add_argument("name")
         sp.add_argument("nb", nargs="?", type=int, default=1)
         waiting(sp)
     cmd("numprocesses", "target process count", _name_opt).add_argument("name", nargs="?")
     cmd("numwatchers", "number of watchers", lambda ns: {})
-    sp = cmd("stats", "cpu and memory per process",
-             lambda ns: {**_name_opt(ns), **({"process": ns.pid} if ns.pid else {})})
+    sp = cmd(
+        "stats",
+        "cpu and memory per process",
+        lambda ns: {**_name_opt(ns), **({"process": ns.pid} if ns.pid else {})},
+    )
     sp.add_argument("name", nargs="?")
     sp.add_argument("pid", nargs="?", type=int)
     cmd("dstats", "the daemon's own stats", lambda ns: {})
@@ -89,16 +97,26 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("name")
     sp.add_argument("pairs", nargs="+")
     waiting(sp)
-    cmd("globaloptions", "the daemon's options",
-        lambda ns: {"option": ns.option} if ns.option else {}).add_argument("option", nargs="?")
+    cmd(
+        "globaloptions",
+        "the daemon's options",
+        lambda ns: {"option": ns.option} if ns.option else {},
+    ).add_argument("option", nargs="?")
     sp = cmd("signal", "send a signal: signal NAME [PID] SIGNAL", _signal_props)
     sp.add_argument("name")
     sp.add_argument("rest", nargs="+")
     sp.add_argument("--children", action="store_true")
     sp.add_argument("--recursive", action="store_true")
-    sp = cmd("kill", "stop processes with a signal",
-             lambda ns: {"name": ns.name, **({"pid": ns.pid} if ns.pid else {}),
-                         **({"signum": ns.signum} if ns.signum else {}), **_waiting(ns)})
+    sp = cmd(
+        "kill",
+        "stop processes with a signal",
+        lambda ns: {
+            "name": ns.name,
+            **({"pid": ns.pid} if ns.pid else {}),
+            **({"signum": ns.signum} if ns.signum else {}),
+            **_waiting(ns),
+        },
+    )
     sp.add_argument("name")
     sp.add_argument("pid", nargs="?", type=int)
     sp.add_argument("--signum")
@@ -108,14 +126,22 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("cmd", nargs="+")
     sp.add_argument("--start", action="store_true")
     waiting(sp)
-    sp = cmd("rm", "remove a watcher",
-             lambda ns: {"name": ns.name, "nostop": ns.nostop, **_waiting(ns)})
+    sp = cmd(
+        "rm", "remove a watcher", lambda ns: {"name": ns.name, "nostop": ns.nostop, **_waiting(ns)}
+    )
     sp.add_argument("name")
     sp.add_argument("--nostop", action="store_true")
     waiting(sp)
-    sp = cmd("reload", "restart processes gracefully",
-             lambda ns: {**_name_opt(ns), "graceful": not ns.terminate,
-                         "sequential": ns.sequential, **_waiting(ns)})
+    sp = cmd(
+        "reload",
+        "restart processes gracefully",
+        lambda ns: {
+            **_name_opt(ns),
+            "graceful": not ns.terminate,
+            "sequential": ns.sequential,
+            **_waiting(ns),
+        },
+    )
     sp.add_argument("name", nargs="?")
     sp.add_argument("--terminate", action="store_true")
     sp.add_argument("--sequential", action="store_true")
@@ -123,10 +149,16 @@ def _parser() -> argparse.ArgumentParser:
     cmd("reloadconfig", "re-read the configuration file", lambda ns: {"waiting": True})
     cmd("quit", "stop every program and the daemon", lambda ns: {**_waiting(ns)})
     cmd("listsockets", "sockets the daemon owns", lambda ns: {})
-    sp = cmd("tail", "program output: tail NAME [-n N] [-f]",
-             lambda ns: {"name": ns.name, "count": ns.n,
-                         **({"pid": ns.pid} if ns.pid else {}),
-                         **({"stream": ns.stream} if ns.stream else {})})
+    sp = cmd(
+        "tail",
+        "program output: tail NAME [-n N] [-f]",
+        lambda ns: {
+            "name": ns.name,
+            "count": ns.n,
+            **({"pid": ns.pid} if ns.pid else {}),
+            **({"stream": ns.stream} if ns.stream else {}),
+        },
+    )
     sp.add_argument("name")
     sp.add_argument("-n", type=int, default=20, help="lines of backlog (default 20)")
     sp.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
@@ -181,7 +213,9 @@ def human(command: str, reply: dict[str, Any]) -> str:
         return "\n".join(_line_text(ln) for ln in reply.get("lines", []))
     if command == "history":
         hist = reply.get("history", {})
-        rows = [f"{name}: {len(h.get('t', []))} points" for name, h in hist.get("watchers", {}).items()]
+        rows = [
+            f"{name}: {len(h.get('t', []))} points" for name, h in hist.get("watchers", {}).items()
+        ]
         return "\n".join(rows)
     if command == "save":
         return f"saved to {reply.get('path')}"
@@ -228,7 +262,8 @@ def _stats_text(reply: dict[str, Any]) -> str:
         return "\n".join(out)
     if "name" in reply:
         return "\n".join(
-            [f"{reply['name']}:"] + [f"  {pid}: {_info_line(i)}" for pid, i in reply["info"].items()]
+            [f"{reply['name']}:"]
+            + [f"  {pid}: {_info_line(i)}" for pid, i in reply["info"].items()]
         )
     return f"{reply.get('process')}: {_info_line(reply.get('info'))}"
 
@@ -264,9 +299,40 @@ def main(argv: list[str]) -> int:
 
 
 def _follow(client: Client, ns: argparse.Namespace, seq: int) -> None:
-    while True:
-        time.sleep(0.2)
-        reply = client.call("tail", name=ns.name, since=seq)
-        for line in reply.get("lines", []):
+    """Print output batches as the daemon publishes them; refill any gap with `tail`."""
+    import zmq
+
+    from daemon import protocol
+
+    pubsub = client.call("globaloptions")["options"]["pubsub_endpoint"]
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, protocol.output_topic(ns.name))
+    sub.connect(pubsub)
+
+    def show(lines: list[dict[str, Any]]) -> None:
+        for line in lines:
+            if (ns.pid and line.get("pid") != ns.pid) or (
+                ns.stream and line["stream"] != ns.stream
+            ):
+                continue
             print(json.dumps(line) if ns.json else _line_text(line), flush=True)
-        seq = reply.get("last_seq", seq)
+
+    # Lines written between the backlog and the subscription are fetched once connected.
+    reply = client.call("tail", name=ns.name, since=seq)
+    show(reply.get("lines", []))
+    seq = reply.get("last_seq", seq)
+    try:
+        while True:
+            _topic, raw = sub.recv_multipart()
+            batch = json.loads(raw)
+            if batch["last"] <= seq:
+                continue
+            if batch["first"] > seq + 1:
+                reply = client.call("tail", name=ns.name, since=seq)
+                show([ln for ln in reply.get("lines", []) if ln["seq"] < batch["first"]])
+            show([ln for ln in batch["lines"] if ln["seq"] > seq])
+            seq = batch["last"]
+    finally:
+        ctx.destroy(linger=0)

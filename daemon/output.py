@@ -63,10 +63,9 @@ class OutputLog:
             frac = f"{line.time % 1:.6f}"[1:]
             mark = "+" if partial else " "
             head = f"{stamp}{frac} {pid} {stream}{mark}".encode()
-            try:
+            # A full disk must not take the supervisor down.
+            with contextlib.suppress(OSError):
                 self._fh.write(head + data + b"\n")
-            except OSError:
-                pass  # a full disk must not take the supervisor down
         for listener in self.listeners:
             listener(line)
 

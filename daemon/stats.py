@@ -333,7 +333,7 @@ class _Series:
         s = 0 if since is None else bisect_right(t, since)
         # float32 storage: round so the JSON does not carry 12.300000190734863.
         return {
-            "t": [round(x, 3) for x in t[s:]],
+            "t": list(t[s:]),
             "cpu": [round(x, 2) for x in cpu[s:]],
             "mem": [round(x, 3) for x in mem[s:]],
             "rss": list(rss[s:]),
@@ -432,7 +432,8 @@ class StatsSampler:
         samples: dict[int, ProcSample],
         procs: dict[int, ProcReading],
     ) -> None:
-        t = now + self._wall_offset
+        # Milliseconds: what history() returns, so a client's `since` compares exactly.
+        t = round(now + self._wall_offset, 3)
         spacing = self.interval * _MIN_POINT_SPACING
         for name, w in watchers.items():
             series = self._watchers.get(name)

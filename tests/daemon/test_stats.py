@@ -1,4 +1,4 @@
-"""daemon.stats against real process trees; a fake clock only where history timing is the subject."""
+"""daemon.stats against real process trees; a fake clock where history timing is the subject."""
 
 from __future__ import annotations
 
@@ -146,9 +146,13 @@ def test_disappearing_child_and_root(spawn: Callable[..., subprocess.Popen[str]]
     assert all(m.cpu >= 0.0 for m in row.members.values())
 
     os.killpg(parent, signal.SIGKILL)
-    watchers, procs = poll(
-        lambda: (r := sampler.sample({"w": [parent]})) if parent not in r[1] else None
-    )
+    os.waitpid(parent, 0)  # reaped, as the supervisor would
+
+    def root_gone() -> Any:
+        result = sampler.sample({"w": [parent]})
+        return result if parent not in result[1] else None
+
+    watchers, procs = poll(root_gone)
     assert procs == {}
     assert watchers["w"].pids == [] and watchers["w"].cpu == 0.0 and watchers["w"].rss == 0
     assert process_info(parent) == stats.NO_SUCH_PROCESS
@@ -165,8 +169,8 @@ def test_history_is_bounded_and_driven_by_the_clock(
     clock = FakeClock()
     sampler = StatsSampler(interval=1.0, history_seconds=5.0, clock=clock)
     for _ in range(20):
-        sampler.sample({"web": [pid]})
         clock.advance(1.0)
+        sampler.sample({"web": [pid]})
     h = sampler.history()
     assert h["interval"] == 1.0
     assert h["processes"] == {}  # no filter: watchers only
@@ -181,7 +185,7 @@ def test_history_is_bounded_and_driven_by_the_clock(
     assert json.loads(json.dumps(by_name)) == by_name
 
     # An extra sample between ticks adds no point; the next tick does.
-    clock.advance(-0.7)
+    clock.advance(0.3)
     sampler.sample({"web": [pid]})
     assert sampler.history("web")["watchers"]["web"]["t"] == web["t"]
     clock.advance(0.7)
@@ -235,7 +239,7 @@ def test_cpu_arithmetic_pid_reuse_and_births() -> None:
 def test_process_info_matches_circus_shape(spawn: Callable[..., subprocess.Popen[str]]) -> None:
     from circus.process import Process as CircusProcess
 
-    theirs = CircusProcess("t", 1, f'{sys.executable} -c "{PARENT.format(child=SLEEPER)}"')
+    theirs = CircusProcess("t", 1, sys.executable, args=["-c", PARENT.format(child=SLEEPER)])
     try:
         assert theirs.pid is not None
         poll(lambda: True if theirs.children() else None)
@@ -271,13 +275,16 @@ def test_process_info_without_sample_and_vanished(
     spawn: Callable[..., subprocess.Popen[str]],
 ) -> None:
     parent, child = spawn_tree(spawn, SLEEPER)
-    info = poll(
-        lambda: (i := process_info(parent)) if isinstance(i, dict) and i["children"] else None
-    )
+
+    def with_child() -> Any:
+        info = process_info(parent)
+        return info if isinstance(info, dict) and info["children"] else None
+
+    info = poll(with_child)
     assert info["cpu"] == 0.0 and info["started"] is None and info["wid"] is None
     assert [c["pid"] for c in info["children"]] == [child]
     assert info["children"][0]["ppid"] == parent
-    assert info["rss"] == info["children"][0]["rss"] + (info["rss"] - info["children"][0]["rss"])
+    assert info["rss"] > info["children"][0]["rss"] > 0
     assert process_info(2**22 + 1) == "No such process (stopped?)"
 
 
@@ -312,9 +319,11 @@ def test_psutil_fallback_sees_the_same_tree(spawn: Callable[..., subprocess.Pope
     def both() -> Any:
         a = proc_sampler.sample({"w": [parent]})[1]
         b = psutil_sampler.sample({"w": [parent]})[1]
-        return (a[parent], b[parent]) if child in a[parent].children else None
+        if child not in a[parent].children:
+            return None
+        # The child may still be loading Python between the two reads: wait until it settles.
+        return (a[parent], b[parent]) if abs(a[parent].rss - b[parent].rss) < 2 * MB else None
 
     ours, fallback = poll(both)
     assert fallback.children == ours.children
     assert fallback.create_time == pytest.approx(ours.create_time, abs=1.01)
-    assert fallback.rss == pytest.approx(ours.rss, rel=0.2)

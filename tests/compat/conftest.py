@@ -1,0 +1,69 @@
+"""The compatibility suite runs each test against our daemon and against Circus 0.19's circusd.
+
+The `circusd` runs prove that the assertions describe what the real tools do; select one side
+with `-m circusd` or `-m "not circusd"`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from compat_support import (
+    CIRCUSD_IMPL,
+    OURS,
+    Supervise,
+    Supervisor,
+    Watchers,
+    start_circusd,
+    toml_body,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "circusd: the test runs against Circus 0.19's real circusd (the reference)"
+    )
+
+
+@pytest.fixture(
+    params=[pytest.param(OURS, id=OURS), pytest.param(CIRCUSD_IMPL, marks=pytest.mark.circusd)]
+)
+def impl(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def supervise(impl: str, daemon_factory: Callable[..., Any]) -> Iterator[Supervise]:
+    """`supervise(watchers, stats=False)` starts a supervisor running `watchers`.
+
+    `stats` matters only for circusd, where a stats endpoint means an extra watcher.
+    """
+    started: list[Supervisor] = []
+    short = Path(f"/tmp/cc-{os.getpid()}-{os.urandom(3).hex()}")
+
+    def start(watchers: Watchers, stats: bool = False) -> Supervisor:
+        if impl == CIRCUSD_IMPL:
+            sup = start_circusd(short / f"r{len(started)}", watchers, stats)
+        else:
+            daemon = daemon_factory(toml_body(watchers), sub=f"d{len(started)}")
+            sup = Supervisor(
+                OURS,
+                daemon.proc,
+                daemon.dir,
+                daemon.endpoint,
+                daemon.pubsub_endpoint,
+                daemon.stats_endpoint,
+                _shutdown=daemon.stop,
+            )
+        started.append(sup)
+        return sup
+
+    yield start
+    for sup in started:
+        sup.stop()
+    shutil.rmtree(short, ignore_errors=True)

@@ -1,0 +1,307 @@
+"""Process lifecycle against a real daemon: respawn, backoff, stop of whole trees, crashes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import zmq
+
+from tests.conftest import RunningDaemon, wait_for
+
+PY = sys.executable
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+class Events:
+    """A SUB on the daemon's event endpoint, collecting everything it hears."""
+
+    def __init__(self, daemon: RunningDaemon, prefix: str = "watcher.") -> None:
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt_string(zmq.SUBSCRIBE, prefix)
+        monitor = self.sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        self.sock.connect(daemon.pubsub_endpoint)
+        # A SUB misses what is published before it is connected: wait for the handshake,
+        # after which the subscription is on its way ahead of anything we provoke next.
+        assert monitor.poll(10_000), "no handshake with the event endpoint"
+        monitor.recv_multipart()
+        self.sock.disable_monitor()
+        monitor.close()
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def wait(self, topic: str, pred: Any = None, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        for t, body in self.seen:
+            if t == topic and (pred is None or pred(body)):
+                return body
+        while time.monotonic() < deadline:
+            if self.sock.poll(50):
+                t, raw = self.sock.recv_multipart()
+                body = json.loads(raw)
+                self.seen.append((t.decode(), body))
+                if t.decode() == topic and (pred is None or pred(body)):
+                    return body
+        raise AssertionError(f"no {topic} event within {timeout} s; saw {self.seen[-10:]}")
+
+    def close(self) -> None:
+        self.ctx.destroy(linger=0)
+
+
+def test_kill_9_is_replaced_at_once_and_reported(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 2\n')
+    events = Events(d)
+    try:
+        before = d.wait_pids("sl", 2)
+        victim = before[0]
+        os.kill(victim, signal.SIGKILL)
+        reap = events.wait("watcher.sl.reap", lambda b: b["process_pid"] == victim)
+        assert reap["exit_code"] == -signal.SIGKILL
+        spawn = events.wait("watcher.sl.spawn", lambda b: b["process_pid"] not in before)
+        assert spawn["time"] - reap["time"] < 0.5
+        after = d.wait_pids("sl", 2)
+        assert victim not in after and before[1] in after
+    finally:
+        events.close()
+
+
+def test_quick_deaths_back_off_then_park_in_failed(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        "[watchers.crash]\n"
+        "cmd = \"sh -c 'exit 3'\"\n"
+        "backoff_min = 0.2\nbackoff_max = 0.4\nmax_retry = 3\nstable_after = 5\n"
+    )
+
+    def failed() -> dict[str, Any] | None:
+        reply = d.call("status", name="crash")
+        return reply if reply["status"] == "failed" else None
+
+    reply = wait_for(failed, timeout=15)
+    details = reply["details"]
+    assert "exited with code 3" in details["last_exit"]
+    assert "quick restarts" in details["reason"]
+    assert details["running"] == 0
+    # Parked means parked: nothing is respawned any more.
+    restarts = details["restarts"]
+    time.sleep(0.8)
+    assert d.call("status", name="crash")["details"]["restarts"] == restarts
+    # An operator's start clears the failure and tries again.
+    assert d.call("start", name="crash", waiting=True)["status"] == "ok"
+
+
+def test_backoff_is_visible_with_next_attempt(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        "[watchers.crash]\n"
+        "cmd = \"sh -c 'exit 1'\"\n"
+        "backoff_min = 3\nbackoff_max = 6\nmax_retry = -1\n"
+    )
+
+    def backing_off() -> dict[str, Any] | None:
+        details = d.call("status", name="crash")["details"]
+        return details if details["retry_at"] else None
+
+    details = wait_for(backing_off, timeout=10)
+    assert details["retry_at"] > time.time()
+    assert details["retry_at"] - time.time() <= 6
+    out = d.ctl("status", "crash").stdout
+    assert "next attempt in" in out and "exited with code 1" in out
+
+
+def test_program_that_cannot_start_is_reported_not_retried(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.ghost]\ncmd = "/nonexistent/program --flag"\n')
+    reply = d.call("status", name="ghost")
+    assert reply["status"] == "failed"
+    assert "No such file or directory" in reply["details"]["reason"]
+    assert reply["details"]["restarts"] == 0
+
+
+def test_stop_reaches_setsid_and_double_forked_grandchildren(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    pidfile = tmp_path / "pids"
+    script = tmp_path / "tree.py"
+    script.write_text(
+        "import os, subprocess, sys, time\n"
+        "pids = []\n"
+        "p = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
+        "pids.append(p.pid)\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pidfile)!r} + '.dbl', 'w').write(str(os.getpid()))\n"
+        "        signal_ignored = __import__('signal').signal(15, 1)\n"
+        "        time.sleep(1000)\n"
+        "    os._exit(0)\n"
+        f"open({str(pidfile)!r}, 'w').write(' '.join(map(str, pids)))\n"
+        "time.sleep(1000)\n"
+    )
+    d = daemon_factory(f'[watchers.tree]\ncmd = "{PY} {script}"\ngraceful_timeout = 1\n')
+    wait_for(lambda: pidfile.exists() and Path(str(pidfile) + ".dbl").exists())
+    setsid_child = int(pidfile.read_text())
+    double_forked = int(Path(str(pidfile) + ".dbl").read_text())
+    main = d.wait_pids("tree", 1)[0]
+    assert alive(setsid_child) and alive(double_forked)
+    assert d.call("stop", name="tree", waiting=True)["status"] == "ok"
+    for pid in (main, setsid_child, double_forked):
+        wait_for(lambda pid=pid: not alive(pid), timeout=5)
+
+
+def test_sigterm_ignoring_child_is_killed_after_graceful_timeout(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        "[watchers.stubborn]\n"
+        f"cmd = \"{PY} -c 'import signal,time; signal.signal(15, signal.SIG_IGN); "
+        "print(1, flush=True); time.sleep(1000)'\"\n"
+        "graceful_timeout = 1\n"
+    )
+    pid = d.wait_pids("stubborn", 1)[0]
+    wait_for(lambda: d.call("tail", name="stubborn")["lines"])  # handler is installed
+    started = time.monotonic()
+    d.call("stop", name="stubborn", waiting=True)
+    took = time.monotonic() - started
+    assert not alive(pid)
+    assert 0.9 <= took < 5
+
+
+def test_manual_stop_is_never_undone_by_the_policy(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    d.wait_pids("sl", 1)
+    d.call("stop", name="sl", waiting=True)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        assert d.pids("sl") == []
+        assert d.call("status", name="sl")["status"] == "stopped"
+        time.sleep(0.1)
+
+
+def test_daemon_killed_with_sigkill_takes_its_programs_along(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        '[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 3\n'
+        "[watchers.sh]\n"
+        "cmd = \"sh -c 'sleep 1000 & sleep 1000'\"\n"
+    )
+    pids = d.wait_pids("sl", 3) + d.wait_pids("sh", 1)
+    sh = psutil.Process(d.pids("sh")[0])
+    grandchildren = [c.pid for c in sh.children(recursive=True)]
+    wait_for(lambda: psutil.Process(d.pids("sh")[0]).children())
+    grandchildren = [c.pid for c in psutil.Process(d.pids("sh")[0]).children(recursive=True)]
+    assert grandchildren
+    d.proc.kill()
+    d.proc.wait()
+    killed_at = time.monotonic()
+    for pid in pids + grandchildren:
+        wait_for(lambda pid=pid: not alive(pid), timeout=2.0)
+    assert time.monotonic() - killed_at < 2.0
+
+
+def test_commands_on_two_watchers_never_wait_for_each_other(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        "[watchers.slow]\n"
+        f"cmd = \"{PY} -c 'import signal,time; signal.signal(15, signal.SIG_IGN); "
+        "print(1, flush=True); time.sleep(1000)'\"\n"
+        "graceful_timeout = 3\n"
+        '[watchers.fast]\ncmd = "sleep 1000"\nautostart = false\n'
+    )
+    d.wait_pids("slow", 1)
+    wait_for(lambda: d.call("tail", name="slow")["lines"])
+    assert d.call("stop", name="slow")["status"] == "ok"  # not waiting: carries on for 3 s
+    started = time.monotonic()
+    reply = d.call("start", name="fast", waiting=True)
+    assert reply["status"] == "ok", reply
+    reply = d.call("incr", name="fast", waiting=True)
+    assert reply["numprocesses"] == 2
+    assert time.monotonic() - started < 2.0
+    assert d.call("status", name="slow")["status"] == "stopping"
+
+
+def test_decr_reports_reap(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 3\n')
+    events = Events(d)
+    try:
+        pids = d.wait_pids("sl", 3)
+        assert d.call("decr", name="sl", nb=2, waiting=True)["numprocesses"] == 1
+        left = d.pids("sl")
+        assert len(left) == 1
+        for pid in set(pids) - set(left):
+            events.wait("watcher.sl.reap", lambda b, pid=pid: b["process_pid"] == pid)
+    finally:
+        events.close()
+
+
+def test_sighup_restarts_only_changed_watchers(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        '[watchers.a]\ncmd = "sleep 1000"\n[watchers.b]\ncmd = "sleep 1001"\nnumprocesses = 1\n'
+    )
+    a, b = d.wait_pids("a", 1), d.wait_pids("b", 1)
+    text = d.config.read_text().replace('"sleep 1001"', '"sleep 1002"')
+    text = text.replace("numprocesses = 1", "numprocesses = 2")
+    d.config.write_text(text + '[watchers.c]\ncmd = "sleep 1003"\n')
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(d.pids("b")) == 2 and not set(b) & set(d.pids("b")))
+    assert d.pids("a") == a
+    d.wait_pids("c", 1)
+
+
+def test_scaling_and_save_round_trip(daemon_factory: Any) -> None:
+    d = daemon_factory('# my programs\n[watchers.sl]\ncmd = "sleep 1000"  # keep this\n')
+    d.call("incr", name="sl", nb=2, waiting=True)
+    d.call("add", name="extra", cmd="sleep 999", start=True, waiting=True)
+    assert d.call("save")["status"] == "ok"
+    text = d.config.read_text()
+    assert "# my programs" in text and "# keep this" in text
+    assert "numprocesses = 3" in text and "[watchers.extra]" in text
+
+
+def test_bad_config_exits_2_and_starts_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[watchers.web]\ncmd = "sleep 1000"\nnumprocess = 2\n')
+    proc = subprocess.run(
+        [PY, "-m", "tui.cli", "daemon", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 2
+    assert "bad.toml:3" in proc.stderr and "numprocesses" in proc.stderr
+    assert not any(
+        "sleep" in p.name() and p.ppid() == os.getpid() for p in psutil.process_iter(["name"])
+    )
+
+
+def test_non_loopback_tcp_endpoint_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "tcp.toml"
+    config.write_text('[circus]\nendpoint = "tcp://0.0.0.0:5555"\n')
+    proc = subprocess.run(
+        [PY, "-m", "tui.cli", "daemon", str(config)], capture_output=True, text=True, timeout=30
+    )
+    assert proc.returncode == 2
+    assert "loopback" in proc.stderr
+
+
+def test_ipc_endpoints_are_private(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    for url in (d.endpoint, d.pubsub_endpoint, d.stats_endpoint):
+        path = Path(url[len("ipc://") :])
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_sigint_stop_everything(daemon_factory: Any, sig: int) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 2\n')
+    pids = d.wait_pids("sl", 2)
+    d.proc.send_signal(sig)
+    assert d.proc.wait(10) == 0
+    for pid in pids:
+        assert not alive(pid)

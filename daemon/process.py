@@ -54,6 +54,7 @@ class Process:
         self.started = time.time()
         self.started_mono = time.monotonic()
         self.stopping = False
+        self.expired = False  # stopped for max_age: to be replaced, not counted as a failure
         self.status: ExitStatus | None = None
         self.readers: list[PipeReader] = []
         loop = asyncio.get_running_loop()

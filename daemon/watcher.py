@@ -155,7 +155,11 @@ class Watcher:
         proc = self.processes.get(pid)
         if proc is None:
             raise ProcessLookupError(pid)
-        await proc.stop(sig or self.config.stop_signal, self.config.graceful_timeout)
+        await self._stop_process(proc, sig)
+        # `kill` ends one process, not the watcher's wish for N of them: replace it.
+        async with self.lock:
+            if self.state == ACTIVE:
+                await self._fill(warm=False)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -199,10 +203,10 @@ class Watcher:
         self.state = STOPPED
         self.retry_at = None
 
-    async def _stop_process(self, proc: Process) -> None:
+    async def _stop_process(self, proc: Process, sig: int | None = None) -> None:
         proc.stopping = True
         self.emit(self.name, "kill", {"process_pid": proc.pid})
-        await proc.stop(self.config.stop_signal, self.config.graceful_timeout)
+        await proc.stop(sig or self.config.stop_signal, self.config.graceful_timeout)
         # The exit watcher removes it and reports the reap; wait for that so callers see a
         # settled state.
         task = self._exit_tasks.get(proc)
@@ -261,7 +265,7 @@ class Watcher:
                 "reason": status.describe(),
             },
         )
-        expired = getattr(proc, "expired", False)
+        expired = proc.expired
         if proc.stopping and not expired:
             return
         if self.state not in (ACTIVE, STARTING):
@@ -310,7 +314,7 @@ class Watcher:
     def _expire(self, proc: Process) -> None:
         if not proc.alive or proc.stopping or self.state != ACTIVE:
             return
-        proc.expired = True  # type: ignore[attr-defined]
+        proc.expired = True
         task = asyncio.ensure_future(self._stop_process(proc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

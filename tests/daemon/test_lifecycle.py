@@ -305,3 +305,29 @@ def test_sigterm_and_sigint_stop_everything(daemon_factory: Any, sig: int) -> No
     assert d.proc.wait(10) == 0
     for pid in pids:
         assert not alive(pid)
+
+
+def test_max_age_replaces_processes_without_counting_failures(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.aging]\ncmd = "sleep 1000"\nmax_age = 1\nmax_age_variance = 0\n')
+    first = d.wait_pids("aging", 1)[0]
+    wait_for(lambda: d.pids("aging") and d.pids("aging")[0] != first, timeout=10)
+    details = d.call("status", name="aging")["details"]
+    assert details["failures"] == 0 and details["state"] == "active"
+
+
+def test_kill_command_ends_one_process_and_it_is_replaced(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 2\n')
+    pids = d.wait_pids("sl", 2)
+    assert d.call("kill", name="sl", pid=pids[0], signum="KILL", waiting=True)["status"] == "ok"
+    after = d.wait_pids("sl", 2)
+    assert pids[0] not in after and pids[1] in after
+    assert not alive(pids[0])
+
+
+def test_warmup_delay_spaces_out_spawns(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        '[watchers.warm]\ncmd = "sleep 1000"\nnumprocesses = 3\nwarmup_delay = 0.3\n'
+    )
+    pids = d.wait_pids("warm", 3)
+    starts = sorted(psutil.Process(p).create_time() for p in pids)
+    assert starts[2] - starts[0] >= 0.5

@@ -27,6 +27,7 @@ from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
 from daemon.publish import OutputPublisher
+from daemon.sockets import ManagedSocket, bind_all
 from daemon.stats import StatsSampler, daemon_info, process_info
 from daemon.watcher import ACTIVE, Watcher
 
@@ -69,6 +70,7 @@ class Arbiter:
         self._orphan_scan: asyncio.TimerHandle | None = None
         self.controller: Any = None
         self.output_publisher: OutputPublisher | None = None
+        self.sockets: dict[str, ManagedSocket] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -77,6 +79,8 @@ class Arbiter:
         ensure_private_dir(self.state_dir)
         self._take_lock()
         self._end_leftovers()
+        # Every socket is bound before any program starts, so a program never races its port.
+        self.sockets = bind_all(self.config.sockets, self.base_dir)
         (self.state_dir / "daemon.json").write_text(
             json.dumps({"pid": os.getpid(), "instance": self.instance, "started": self.started})
         )
@@ -135,6 +139,8 @@ class Arbiter:
         for w in self.watchers.values():
             if w.output is not None:
                 w.output.close()
+        for sock in self.sockets.values():
+            sock.close()
         if self.controller is not None:
             self.controller.close()
         self._ctx.destroy(linger=0)
@@ -171,6 +177,7 @@ class Arbiter:
             emit=self.emit,
             output=output,
             base_dir=self.base_dir,
+            socket_fds={name: s.fd for name, s in self.sockets.items()},
         )
         self.watchers[cfg.name.lower()] = watcher
         self.emit(cfg.name, "add", {})
@@ -297,6 +304,18 @@ class Arbiter:
                         "cpu_total": agg.cpu_total,
                     }
                     send([protocol.stat_topic(name), protocol.encode(body)], zmq.NOBLOCK)
+            if self.sockets:
+                total: dict[str, Any] = {"addresses": [], "reads": 0}
+                for sock in self.sockets.values():
+                    info = sock.stats()
+                    info["subtopic"] = info["fd"]
+                    total["addresses"].append(info["address"])
+                    total["reads"] += info["reads"]
+                    send(
+                        [protocol.stat_topic("sockets", info["fd"]), protocol.encode(info)],
+                        zmq.NOBLOCK,
+                    )
+                send([protocol.stat_topic("sockets"), protocol.encode(total)], zmq.NOBLOCK)
         except zmq.ZMQError:
             pass  # a full queue drops stats; they are replaced next tick anyway
 

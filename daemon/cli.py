@@ -17,6 +17,7 @@ def run_daemon(argv: list[str]) -> int:
     from daemon.config import ConfigError, load_config
     from daemon.endpoints import EndpointError
     from daemon.paths import UnsafeDirectoryError
+    from daemon.sockets import SocketError
 
     p = argparse.ArgumentParser(prog="circus-tui daemon", description="Run the supervisor.")
     p.add_argument("config", help="the TOML configuration file")
@@ -44,7 +45,7 @@ def run_daemon(argv: list[str]) -> int:
         _daemonize()
     try:
         arbiter.prepare()
-    except (StateDirBusy, UnsafeDirectoryError, EndpointError) as exc:
+    except (StateDirBusy, UnsafeDirectoryError, EndpointError, SocketError) as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return 1
     if ns.pidfile:

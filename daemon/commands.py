@@ -311,7 +311,7 @@ async def cmd_list(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
 
 @command("listsockets")
 async def cmd_listsockets(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return {"sockets": []}
+    return {"sockets": [s.info() for s in arbiter.sockets.values()]}
 
 
 @command("numprocesses")

@@ -13,8 +13,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +24,14 @@ import zmq
 
 from daemon import protocol, tree
 from daemon.config import Config, load_config
+from daemon.controller import Controller
 from daemon.endpoints import bind, check_endpoint, unlink
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
 from daemon.publish import OutputPublisher
-from daemon.sockets import ManagedSocket, bind_all
-from daemon.stats import StatsSampler, daemon_info, process_info
+from daemon.sockets import ManagedSocket, SocketError, bind_all
+from daemon.stats import StatsSampler, process_info
 from daemon.watcher import ACTIVE, Watcher
 
 log = logging.getLogger("circus-tui")
@@ -52,8 +55,9 @@ class Arbiter:
         self.stats_endpoint = self.settings.stats_endpoint or defaults["stats_endpoint"]
         for key in ("endpoint", "pubsub_endpoint", "stats_endpoint"):
             check_endpoint(key, getattr(self, key))
-        self.state_dir = Path(self.settings.state_dir or default_state_dir())
-        self.base_dir = config.path.parent if config.path else Path.cwd()
+        self.base_dir = config.path.parent.resolve() if config.path else Path.cwd()
+        # A relative state_dir is relative to the file, like every other path in it.
+        self.state_dir = self.base_dir / Path(self.settings.state_dir or default_state_dir())
         self.watchers: dict[str, Watcher] = {}  # keyed by lower-cased name
         self.started = time.time()
         self.sampler = StatsSampler(
@@ -61,7 +65,7 @@ class Arbiter:
         )
         self.last_stats: dict[str, Any] = {}
         self._quit = asyncio.Event()
-        self._ctx = zmq.Context()
+        self._ctx: zmq.Context[Any] | None = None  # made in prepare(): after any fork
         self._events: zmq.Socket[Any] | None = None
         self._stats: zmq.Socket[Any] | None = None
         self._lock_fh: Any = None
@@ -71,11 +75,20 @@ class Arbiter:
         self.controller: Any = None
         self.output_publisher: OutputPublisher | None = None
         self.sockets: dict[str, ManagedSocket] = {}
+        self._bound: list[str] = []  # ipc endpoints this daemon bound, to unlink on exit
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """Everything that can fail before any program starts: state dir, lock, endpoints."""
+        """Everything that can fail before any program starts: state dir, lock, sockets,
+        endpoints. On failure nothing is left behind."""
+        try:
+            self._prepare()
+        except BaseException:
+            self._release()
+            raise
+
+    def _prepare(self) -> None:
         ensure_private_dir(self.state_dir)
         self._take_lock()
         self._end_leftovers()
@@ -84,47 +97,54 @@ class Arbiter:
         (self.state_dir / "daemon.json").write_text(
             json.dumps({"pid": os.getpid(), "instance": self.instance, "started": self.started})
         )
+        self._ctx = zmq.Context()
         self._events = self._ctx.socket(zmq.PUB)
         self._stats = self._ctx.socket(zmq.PUB)
         for sock in (self._events, self._stats):
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.SNDHWM, 10_000)
         bind(self._events, self.pubsub_endpoint)
+        self._bound.append(self.pubsub_endpoint)
         self.output_publisher = OutputPublisher(self._events)
         bind(self._stats, self.stats_endpoint)
+        self._bound.append(self.stats_endpoint)
+        self.controller = Controller(self, self.endpoint)
+        self.controller.bind()
+        self._bound.append(self.endpoint)
         if self.subreaper:
             self._become_subreaper()
             self._start_guardian()
 
     async def run(self) -> None:
-        from daemon.controller import Controller
-
         loop = asyncio.get_running_loop()
-        self.controller = Controller(self, self.endpoint)
-        self.controller.bind()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_quit)
         loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_config()))
+        loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         if self.subreaper:
             loop.add_signal_handler(signal.SIGCHLD, self._schedule_orphan_scan)
         serve = asyncio.ensure_future(self.controller.serve())
         stats = asyncio.ensure_future(self._stats_loop())
+        # Starting runs beside the quit wait: a SIGTERM during a long warmup still quits now.
+        starting = asyncio.ensure_future(self._start_all())
         try:
-            for cfg in sorted(
-                self.config.watchers.values(), key=lambda c: c.priority, reverse=True
-            ):
-                watcher = self._make_watcher(cfg)
-                if cfg.autostart:
-                    await watcher.start()
             await self._quit.wait()
         finally:
+            starting.cancel()
             await self.shutdown()
             serve.cancel()
             stats.cancel()
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             if self.subreaper:
                 loop.remove_signal_handler(signal.SIGCHLD)
+
+    async def _start_all(self) -> None:
+        configs = sorted(self.config.watchers.values(), key=lambda c: c.priority, reverse=True)
+        watchers = [self._make_watcher(cfg) for cfg in configs]
+        for watcher in watchers:
+            if watcher.config.autostart:
+                await watcher.start()
 
     def request_quit(self) -> None:
         self._quit.set()
@@ -139,18 +159,26 @@ class Arbiter:
         for w in self.watchers.values():
             if w.output is not None:
                 w.output.close()
+        self._release()
+
+    def _release(self) -> None:
         for sock in self.sockets.values():
             sock.close()
         if self.controller is not None:
             self.controller.close()
-        self._ctx.destroy(linger=0)
-        for url in (self.endpoint, self.pubsub_endpoint, self.stats_endpoint):
+            self.controller = None
+        if self._ctx is not None:
+            self._ctx.destroy(linger=0)
+            self._ctx = None
+        for url in self._bound:
             unlink(url)
+        self._bound = []
         self._stop_guardian()
-        with contextlib.suppress(OSError):
-            (self.state_dir / "daemon.json").unlink()
         if self._lock_fh is not None:
+            with contextlib.suppress(OSError):
+                (self.state_dir / "daemon.json").unlink()
             self._lock_fh.close()
+            self._lock_fh = None
 
     def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -168,7 +196,14 @@ class Arbiter:
     def _make_watcher(self, cfg: WatcherConfig) -> Watcher:
         output = None
         if cfg.stdout == "pipe" or cfg.stderr == "pipe":
-            output = OutputLog(cfg.name, self.state_dir / "logs" / f"{cfg.name}.log")
+            output = OutputLog(
+                cfg.name,
+                self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log",
+                self._log_path(cfg.stderr_file),
+                buffer_lines=cfg.output_buffer,
+                max_bytes=cfg.max_bytes,
+                backup_count=cfg.backup_count,
+            )
             if self.output_publisher is not None:
                 output.listeners.append(self.output_publisher.listener(cfg.name))
         watcher = Watcher(
@@ -182,6 +217,17 @@ class Arbiter:
         self.watchers[cfg.name.lower()] = watcher
         self.emit(cfg.name, "add", {})
         return watcher
+
+    def _log_path(self, value: str | None) -> Path | None:
+        if not value:
+            return None
+        path = Path(os.path.expanduser(value))
+        return path if path.is_absolute() else self.base_dir / path
+
+    def reopen_logs(self) -> None:
+        for watcher in self.watchers.values():
+            if watcher.output is not None:
+                watcher.output.reopen()
 
     def get(self, name: str) -> Watcher:
         watcher = self.watchers.get(str(name).lower())
@@ -205,7 +251,9 @@ class Arbiter:
     async def remove_watcher(self, name: str, nostop: bool = False) -> None:
         watcher = self.get(name)
         del self.watchers[watcher.name.lower()]
-        if not nostop:
+        if nostop:
+            watcher.detach()
+        else:
             await watcher.stop()
         if watcher.output is not None:
             watcher.output.close()
@@ -220,7 +268,29 @@ class Arbiter:
         except Exception as exc:  # a bad file must leave everything running as it was
             log.error("reload refused: %s", exc)
             raise protocol.ProtocolError(f"reload refused: {exc}", protocol.COMMAND_ERROR) from exc
-        changes: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+        changes: dict[str, list[str]] = {
+            "added": [],
+            "removed": [],
+            "changed": [],
+            "ignored": [],
+        }
+        # Sockets stay bound across a reload: new ones are bound, others are left as they
+        # are (re-binding would drop connections waiting in their queues).
+        fresh = {n: c for n, c in new.sockets.items() if n not in self.sockets}
+        try:
+            self.sockets.update(bind_all(fresh, self.base_dir))
+        except SocketError as exc:
+            raise protocol.ProtocolError(f"reload refused: {exc}", protocol.OS_ERROR) from exc
+        for name, cfg in new.sockets.items():
+            if name not in fresh and self.sockets[name].config != cfg:
+                changes["ignored"].append(f"sockets.{name} (changes need a restart)")
+        changes["ignored"] += [
+            f"sockets.{n} (still bound until restart)" for n in self.sockets if n not in new.sockets
+        ]
+        if new.settings != self.settings:
+            changes["ignored"].append("[circus] (changes need a restart)")
+        for item in changes["ignored"]:
+            log.warning("reload: %s", item)
         old_names = {w.name for w in self.watchers.values()}
         for name in old_names - set(new.watchers):
             await self.remove_watcher(name)
@@ -234,7 +304,7 @@ class Arbiter:
                 if watcher.config != cfg:
                     await watcher.reconfigure(cfg)
                     changes["changed"].append(name)
-        self.config = new
+        self.config = replace(new, settings=self.settings)
         return changes
 
     # -- events and stats ---------------------------------------------------------------
@@ -257,6 +327,11 @@ class Arbiter:
                 self.publish_stats()
             except Exception:
                 log.exception("stats sampling failed")
+            # Once a tick is often enough to follow a logrotate that moved a file away:
+            # lines written meanwhile land in the moved file, none is lost.
+            for watcher in self.watchers.values():
+                if watcher.output is not None:
+                    watcher.output.reopen_if_moved()
             next_tick += interval
             # Never pile ticks up after a stall: skip to the next future slot.
             now = loop.time()
@@ -264,30 +339,33 @@ class Arbiter:
                 next_tick = now + interval
             await asyncio.sleep(next_tick - now)
 
+    def circus_pids(self) -> list[int]:
+        """The `circus` pseudo-watcher: the daemon and its guardian, as Circus lists circusd
+        and circusd-stats."""
+        pids = [os.getpid()]
+        if self._guardian is not None and self._guardian.poll() is None:
+            pids.append(self._guardian.pid)
+        return pids
+
     def publish_stats(self) -> None:
         groups = {w.name: w.pids() for w in self.watchers.values()}
-        groups["circus"] = [os.getpid()]
+        groups["circus"] = self.circus_pids()
         watchers, procs = self.sampler.sample(groups)
         self.last_stats = {"watchers": watchers, "procs": procs}
         if self._stats is None:
             return
         send = self._stats.send_multipart
         try:
-            for w in [*self.watchers.values(), None]:
-                name = w.name if w is not None else "circus"
-                pids = w.pids() if w is not None else [os.getpid()]
+            for name, pids in groups.items():
+                watcher = self.watchers.get(name.lower()) if name != "circus" else None
                 for pid in pids:
-                    sample = procs.get(pid)
-                    if w is not None:
-                        proc = w.processes.get(pid)
-                        info = process_info(
-                            pid,
-                            wid=proc.wid if proc else None,
-                            started=proc.started if proc else None,
-                            sample=sample,
-                        )
-                    else:
-                        info = daemon_info()
+                    proc = watcher.processes.get(pid) if watcher is not None else None
+                    info = process_info(
+                        pid,
+                        wid=proc.wid if proc else None,
+                        started=proc.started if proc else None,
+                        sample=procs.get(pid),
+                    )
                     if not isinstance(info, dict):
                         continue
                     info["subtopic"] = pid
@@ -361,6 +439,8 @@ class Arbiter:
         self._guardian = subprocess.Popen(
             [sys.executable, "-m", "daemon.guardian", self.instance],
             stdin=read_end,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
             close_fds=True,
         )
@@ -386,14 +466,23 @@ class Arbiter:
     def _reap_orphans(self) -> None:
         self._orphan_scan = None
         managed = {pid for w in self.watchers.values() for pid in w.processes}
-        guardian = self._guardian.pid if self._guardian else None
-        me = os.getpid()
-        for entry in tree.scan().values():
-            if entry.ppid == me and entry.state == "Z" and entry.pid not in managed:
-                if entry.pid == guardian:
-                    continue
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(entry.pid, os.WNOHANG)
+        if self._guardian is not None:
+            managed.add(self._guardian.pid)
+        for pid in self._children() - managed:
+            # Adopted orphans (we are their subreaper) and anything else not ours to track.
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
+    @staticmethod
+    def _children() -> set[int]:
+        """Our direct children, from the kernel's own list where it keeps one; that costs
+        one read instead of a scan of /proc at every burst of SIGCHLD."""
+        try:
+            with open(f"/proc/self/task/{threading.get_native_id()}/children") as fh:
+                return {int(p) for p in fh.read().split()}
+        except OSError:
+            me = os.getpid()
+            return {e.pid for e in tree.scan().values() if e.ppid == me}
 
     # -- queries for commands -----------------------------------------------------------
 

@@ -41,13 +41,21 @@ def run_daemon(argv: list[str]) -> int:
     except OSError as exc:
         print(f"circus-tui: cannot read {ns.config}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    if ns.daemonize:
-        _daemonize()
+    report = _daemonize() if ns.daemonize else None
     try:
         arbiter.prepare()
     except (StateDirBusy, UnsafeDirectoryError, EndpointError, SocketError) as exc:
+        if report is not None:
+            # The foreground parent prints it and exits non-zero: a detached daemon that
+            # failed must not look like a success.
+            os.write(report, f"circus-tui: {exc}\n".encode())
+            os._exit(1)
         print(f"circus-tui: {exc}", file=sys.stderr)
         return 1
+    if report is not None:
+        _log_to(arbiter.state_dir / "daemon.log")
+        os.write(report, b"ok")
+        os.close(report)
     if ns.pidfile:
         with open(ns.pidfile, "w") as fh:
             fh.write(f"{os.getpid()}\n")
@@ -60,17 +68,36 @@ def run_daemon(argv: list[str]) -> int:
     return 0
 
 
-def _daemonize() -> None:
-    """Classic double fork: no controlling terminal, not a session leader."""
+def _log_to(path: os.PathLike[str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _daemonize() -> int:
+    """Double fork, detached from the terminal. The original process waits until the
+    daemon says it is ready (or why it is not) and exits with the matching status.
+    Returns the write end of that report pipe, in the daemon."""
+    read_end, write_end = os.pipe()
     if os.fork() > 0:
-        os._exit(0)
+        os.close(write_end)
+        chunks = []
+        while chunk := os.read(read_end, 4096):
+            chunks.append(chunk)
+        message = b"".join(chunks)
+        if message == b"ok":
+            os._exit(0)
+        sys.stderr.write(message.decode(errors="replace") or "circus-tui: daemon died\n")
+        os._exit(1)
+    os.close(read_end)
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
     devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
+    os.dup2(devnull, 0)
     os.close(devnull)
+    return write_end
 
 
 def run_convert(argv: list[str]) -> int:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from daemon import protocol
 from daemon.options import (
     OptionError,
+    check_name,
     check_options,
     make_watcher_config,
     parse_signal,
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Arbiter", dict[str, Any]], Awaitable[dict[str, Any] | list[Any] | None]]
 COMMANDS: dict[str, Handler] = {}
-
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
 
 def command(name: str) -> Callable[[Handler], Handler]:
@@ -135,8 +134,10 @@ def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
 @command("add")
 async def cmd_add(arbiter: Arbiter, props: dict[str, Any]) -> None:
     name = _str(props, "name", required=True) or ""
-    if not _NAME.match(name) or name.lower() == "circus":
-        raise ProtocolError(f"invalid watcher name {name!r}", MESSAGE_ERROR)
+    try:
+        check_name(name)
+    except ValueError as exc:
+        raise ProtocolError(str(exc), MESSAGE_ERROR) from None
     options = props.get("options") or {}
     if not isinstance(options, dict):
         raise ProtocolError("'options' property should be an object", MESSAGE_ERROR)
@@ -165,11 +166,14 @@ async def _scale(arbiter: Arbiter, props: dict[str, Any], sign: int) -> dict[str
     nb = _int(props, "nb", 1, low=0) or 0
     if watcher.config.singleton:
         return {"numprocesses": watcher.numprocesses, "singleton": True}
-    target = max(0, watcher.numprocesses + sign * nb)
-    if target > 100_000:
+    if watcher.numprocesses + sign * nb > 100_000:
         raise ProtocolError("numprocesses would exceed 100000", BAD_MSG_DATA_ERROR)
-    await _maybe_wait(arbiter, props, watcher.scale(target))
-    return {"numprocesses": target}
+    # The change is applied under the watcher's lock: two quick `incr` both count.
+    work = watcher.scale(delta=sign * nb)
+    if _bool(props, "waiting"):
+        return {"numprocesses": await work}
+    arbiter.spawn_task(work)
+    return {"numprocesses": max(0, watcher.numprocesses + sign * nb)}
 
 
 @command("incr")
@@ -262,6 +266,11 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
     numprocesses = changes.pop("numprocesses", None)
+    if new.singleton and max(numprocesses or 0, watcher.numprocesses) > 1:
+        raise ProtocolError(
+            "a singleton watcher runs at most one process: set numprocesses to 1 too",
+            MESSAGE_ERROR,
+        )
 
     async def work() -> None:
         await watcher.reconfigure(new.with_options({"numprocesses": watcher.numprocesses}))
@@ -413,7 +422,7 @@ async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
             raise ProtocolError(f"process {target} not found in {watcher.name!r}", MESSAGE_ERROR)
 
     async def work() -> None:
-        await asyncio.gather(*(watcher.kill_process(p, signum) for p in pids))
+        await asyncio.gather(*(watcher.kill_process(p, signum, timeout) for p in pids))
 
     await _maybe_wait(arbiter, props, work())
 
@@ -453,12 +462,17 @@ async def cmd_history(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]
 
 @command("save")
 async def cmd_save(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    from daemon.config import save_config
+    from daemon.config import ConfigError, save_config
 
     if arbiter.config.path is None:
         raise ProtocolError("the daemon was not started from a file", COMMAND_ERROR)
     running = {w.name: w.config for w in arbiter.watchers.values()}
-    await asyncio.to_thread(save_config, arbiter.config.path, running)
+    try:
+        await asyncio.to_thread(save_config, arbiter.config.path, running)
+    except ConfigError as exc:
+        raise ProtocolError(f"not saved: {exc}", COMMAND_ERROR) from None
+    except OSError as exc:
+        raise ProtocolError(f"not saved: {exc}", protocol.OS_ERROR) from None
     return {"path": str(arbiter.config.path)}
 
 

@@ -36,8 +36,10 @@ from daemon.options import (
 TOP_LEVEL_KEYS = ("circus", "watchers", "sockets")
 
 
-class ConfigError(Exception):
-    """A problem in a configuration file, located as precisely as the source allows."""
+class ConfigError(ValueError):
+    """A problem in a configuration file, located as precisely as the source allows.
+
+    A ValueError, so callers that already report bad values report this one too."""
 
     def __init__(self, path: Path | None, line: int | None, key: str, message: str) -> None:
         self.path = path

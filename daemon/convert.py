@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import glob
+import os
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -112,6 +113,17 @@ SOCKET_KEYS = (
     "replace",
     "blocking",
 )
+
+FILE_STREAMS = ("FileStream", "WatchedFileStream", "TimedRotatingFileStream")
+_FILE_OPTIONS = {"class", "filename", "max_bytes", "backup_count"}
+# The options each stream class takes that carry over; the others get a warning.
+STREAM_OPTIONS: dict[str, set[str]] = {
+    "StdoutStream": {"class"},
+    "FancyStdoutStream": {"class", "color"},
+    "FileStream": _FILE_OPTIONS,
+    "WatchedFileStream": {"class", "filename"},
+    "TimedRotatingFileStream": {"class", "filename", "backup_count"},
+}
 
 # More environment variables than this read better as their own [watchers.NAME.env] table.
 INLINE_ENV_MAX = 3
@@ -239,7 +251,7 @@ class _Converter:
                 except configparser.Error as exc:
                     self.warn(f"circus: include {name} could not be read: {exc}")
                     continue
-                self.included.append(name)
+                self.included.append(os.path.relpath(name, base))
 
     # -- [circus] --------------------------------------------------------------------------
 
@@ -284,10 +296,7 @@ class _Converter:
             values: dict[str, Any] = {}
             raw = self.items(section)
             for key, value in raw.items():
-                if key in ("interface", "proto"):
-                    self.warn(f"socket {name}: {key} is not supported")
-                    continue
-                if key not in SOCKET_KEYS:
+                if key not in SOCKET_KEYS:  # interface, proto
                     self.warn(f"socket {name}: {key} is not supported")
                     continue
                 try:
@@ -329,8 +338,7 @@ class _Converter:
             streams: dict[str, dict[str, str]] = {}
             for key, value in self.items(section).items():
                 self.watcher_option(watcher, key, value, streams)
-            for stream, options in streams.items():
-                self.stream(watcher, stream, options)
+            self.streams(watcher, streams)
             if "cmd" not in watcher.values:
                 self.warn(f"watcher {original}: no cmd; left out")
                 continue
@@ -361,10 +369,15 @@ class _Converter:
         return name
 
     def watcher_option(
-        self, watcher: _Watcher, key: str, value: str, streams: dict[str, dict[str, str]]
+        self,
+        watcher: _Watcher,
+        key: str,
+        value: str,
+        streams: dict[str, dict[str, str]],
+        shared: bool = False,
     ) -> None:
         name = watcher.name
-        if key in SHARED_OPTIONS:
+        if key in SHARED_OPTIONS or shared:
             try:
                 checked = check_option(key, value)
             except OptionError as exc:
@@ -391,24 +404,54 @@ class _Converter:
         else:
             self.warn(f"watcher {name}: {key} is not supported")
 
-    def stream(self, watcher: _Watcher, stream: str, options: dict[str, str]) -> None:
-        kind = options.get("class", "").strip().rsplit(".", 1)[-1]
-        target = stream.removesuffix("_stream")
-        if kind in ("StdoutStream", "FancyStdoutStream") and set(options) <= {"class", "color"}:
-            watcher.values[target] = "inherit"
-            if kind == "FancyStdoutStream":
-                self.warn(
-                    f"watcher {watcher.name}: {stream}: FancyStdoutStream's colours and "
-                    "prefixes are not kept; output goes to the daemon's own stdout"
-                )
-            return
-        if kind in ("FileStream", "WatchedFileStream", "TimedRotatingFileStream"):
+    def streams(self, watcher: _Watcher, streams: dict[str, dict[str, str]]) -> None:
+        """Circus's stdout_stream.* / stderr_stream.* options: the stream classes that write
+        to the daemon's stdout become "inherit", the file streams become log file options."""
+        sizes: dict[str, tuple[str, str]] = {}
+        for stream in ("stdout_stream", "stderr_stream"):
+            options = streams.get(stream)
+            if options is None:
+                continue
+            prefix = f"watcher {watcher.name}: {stream}"
+            kind = options.get("class", "").strip().rsplit(".", 1)[-1]
+            target = stream.removesuffix("_stream")
+            extra = sorted(set(options) - STREAM_OPTIONS.get(kind, {"class"}))
+            for option in extra:
+                self.warn(f"{prefix}.{option} is not supported")
+            if kind in ("StdoutStream", "FancyStdoutStream"):
+                watcher.values[target] = "inherit"
+                if kind == "FancyStdoutStream":
+                    self.warn(f"{prefix}: FancyStdoutStream's colours and prefixes are not kept")
+            elif kind in FILE_STREAMS:
+                filename = options.get("filename", "").strip()
+                if not filename:
+                    self.warn(f"{prefix}: {kind} without a filename; output goes to state_dir/logs")
+                elif target == "stdout" or filename != watcher.values.get("stdout_file"):
+                    watcher.values[f"{target}_file"] = filename
+                if kind == "TimedRotatingFileStream":
+                    self.warn(
+                        f"{prefix}: TimedRotatingFileStream rotates by time; here files rotate "
+                        "by size (max_bytes, 10 MiB by default)"
+                    )
+                    size = (options.get("max_bytes", ""), options.get("backup_count", ""))
+                else:
+                    # Circus's defaults: never rotate, and no backups once it does.
+                    max_bytes = options.get("max_bytes", "0")
+                    unset = "" if max_bytes.strip() == "0" else "0"
+                    size = (max_bytes, options.get("backup_count", unset))
+                sizes[stream] = size
+            else:
+                self.warn(f"{prefix}: class {kind or '(none)'} is not supported")
+        if len(set(sizes.values())) > 1:
             self.warn(
-                f"watcher {watcher.name}: {stream}: {kind} output options convert in a later "
-                "version (output is captured and kept in state_dir/logs meanwhile)"
+                f"watcher {watcher.name}: stdout and stderr files rotate alike here; "
+                "stdout_stream's max_bytes and backup_count are kept"
             )
-            return
-        self.warn(f"watcher {watcher.name}: {stream}: class {kind or '(none)'} is not supported")
+        if sizes:
+            max_bytes, backup_count = sizes.get("stdout_stream") or sizes["stderr_stream"]
+            for key, value in (("max_bytes", max_bytes), ("backup_count", backup_count)):
+                if value:
+                    self.watcher_option(watcher, key, value, {}, shared=True)
 
     def check_watcher(self, watcher: _Watcher) -> None:
         """Drop what the two options check together refuses (a singleton with 3 processes),
@@ -531,7 +574,10 @@ def _is_true(value: str) -> bool:
 def _socket_value(key: str, value: str) -> Any:
     """The typed value of a Circus socket option, as Circus reads it."""
     if key in ("port", "backlog"):
-        return int(value.strip())
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()):
+            raise ValueError("expected an integer")
+        return int(text)
     if key in ("so_reuseport", "replace", "blocking"):
         text = value.strip().lower()
         if text not in ("yes", "true", "on", "1", "no", "false", "off", "0"):
@@ -539,9 +585,8 @@ def _socket_value(key: str, value: str) -> Any:
         return _is_true(text)
     if key in ("family", "type"):
         return value.strip().upper()
-    if key == "umask":
-        # Circus's documentation means octal ("umask = 000" gives a 777 socket).
-        return int(value.strip(), 8)
+    # umask stays a string: Circus's documentation means octal ("umask = 000" gives a 777
+    # socket), which is how the config check reads a string of digits.
     return value.strip()
 
 

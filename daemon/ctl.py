@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections.abc import Callable
@@ -43,19 +44,34 @@ def _set_props(ns: argparse.Namespace) -> dict[str, Any]:
 
 
 def _add_props(ns: argparse.Namespace) -> dict[str, Any]:
-    props: dict[str, Any] = {"name": ns.name, "cmd": " ".join(ns.cmd), "start": ns.start}
+    if not ns.cmd:
+        raise SystemExit("add: give NAME CMD [ARGS...]")
+    props: dict[str, Any] = {"name": ns.name, "cmd": shlex.join(ns.cmd), "start": ns.start}
     return {**props, **_waiting(ns)}
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="circus-tui ctl", description="Control a running daemon.")
-    p.add_argument("--endpoint", default=None, help="control endpoint (default: the daemon's)")
-    p.add_argument("--json", action="store_true", help="print the raw JSON reply")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a reply")
+    # The global options are accepted before and after the command, as operators type them.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--endpoint",
+        default=argparse.SUPPRESS,
+        help="control endpoint (default: ipc://$XDG_RUNTIME_DIR/circus-tui/control.sock, "
+        "else ipc:///tmp/circus-tui-$UID/control.sock)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the raw reply"
+    )
+    common.add_argument(
+        "--timeout", type=float, default=argparse.SUPPRESS, help="seconds to wait (default 5)"
+    )
+    p = argparse.ArgumentParser(
+        prog="circus-tui ctl", description="Control a running daemon.", parents=[common]
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def cmd(name: str, help_: str, build: Builder) -> argparse.ArgumentParser:
-        sp = sub.add_parser(name, help=help_)
+        sp = sub.add_parser(name, help=help_, parents=[common])
         sp.set_defaults(build=build)
         return sp
 
@@ -121,11 +137,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("pid", nargs="?", type=int)
     sp.add_argument("--signum")
     waiting(sp)
-    sp = cmd("add", "add a watcher: add NAME CMD...", _add_props)
-    sp.add_argument("name")
-    sp.add_argument("cmd", nargs="+")
+    sp = cmd("add", "add a watcher: add [--start] NAME CMD [ARGS...]", _add_props)
     sp.add_argument("--start", action="store_true")
     waiting(sp)
+    sp.add_argument("name")
+    # Everything after the name is the command line, options such as `-m` included.
+    sp.add_argument("cmd", nargs=argparse.REMAINDER)
     sp = cmd(
         "rm", "remove a watcher", lambda ns: {"name": ns.name, "nostop": ns.nostop, **_waiting(ns)}
     )
@@ -276,8 +293,10 @@ def _line_text(line: dict[str, Any]) -> str:
 
 def main(argv: list[str]) -> int:
     ns = _parser().parse_args(argv)
+    ns.json = getattr(ns, "json", False)
+    ns.timeout = getattr(ns, "timeout", 5.0)
     _fix_signal_args(ns)
-    endpoint = ns.endpoint or default_endpoints()["endpoint"]
+    endpoint = getattr(ns, "endpoint", None) or default_endpoints()["endpoint"]
     props = ns.build(ns)
     try:
         with Client(endpoint, timeout=ns.timeout) as client:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import zmq
 
-from daemon.paths import ensure_private_dir
+from daemon.paths import check_socket_dir, ensure_private_dir, runtime_dir
 
 
 class EndpointError(ValueError):
@@ -52,9 +52,15 @@ def bind(sock: zmq.Socket[Any], url: str) -> None:
     """Bind, making sure an ipc socket lives in a private directory and is 0600."""
     path = ipc_path(url)
     if path is None:
-        sock.bind(url)
+        try:
+            sock.bind(url)
+        except zmq.ZMQError as exc:
+            raise EndpointError(f"cannot bind {url}: {exc}") from None
         return
-    ensure_private_dir(path.parent)
+    if path.parent == runtime_dir():
+        ensure_private_dir(path.parent)
+    else:
+        check_socket_dir(path.parent)
     if path.exists():
         # A socket left by a daemon that died; refuse if something still answers on it.
         if _answers(path):
@@ -63,6 +69,8 @@ def bind(sock: zmq.Socket[Any], url: str) -> None:
     old = os.umask(0o177)
     try:
         sock.bind(url)
+    except zmq.ZMQError as exc:
+        raise EndpointError(f"cannot bind {url}: {exc}") from None
     finally:
         os.umask(old)
     with contextlib.suppress(OSError):

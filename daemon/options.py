@@ -224,6 +224,12 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("stdout", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("stderr", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("use_sockets", _bool, False, "inherit the daemon's sockets"),
+    Option("stdout_file", _opt_str, None, "log file (default: <state_dir>/logs/<name>.log)"),
+    Option("stderr_file", _opt_str, None, "separate file for stderr (default: with stdout)"),
+    Option("max_bytes", _int(0), 10 * 1024 * 1024, "rotate the log file at this size; 0 never"),
+    Option("backup_count", _int(0, 1000), 5, "rotated files kept"),
+    Option("output_buffer", _int(0, 10_000_000), 10_000, "lines kept in memory for tail"),
+    Option("max_line_length", _int(80, 64 * 1024 * 1024), 65536, "longer lines are split"),
 )
 
 OPTIONS_BY_NAME: dict[str, Option] = {o.name: o for o in WATCHER_OPTIONS}
@@ -257,6 +263,12 @@ class WatcherConfig:
     stdout: str = "pipe"
     stderr: str = "pipe"
     use_sockets: bool = False
+    stdout_file: str | None = None
+    stderr_file: str | None = None
+    max_bytes: int = 10 * 1024 * 1024
+    backup_count: int = 5
+    output_buffer: int = 10_000
+    max_line_length: int = 65536
 
     def argv(self) -> list[str]:
         if self.shell:
@@ -318,6 +330,11 @@ def check_name(name: Any, kind: str = "watcher") -> str:
         raise ValueError(f"a {kind} name must not contain '.' (it separates topic parts)")
     if any(c.isspace() or not c.isprintable() for c in name):
         raise ValueError(f"a {kind} name must not contain spaces or control characters")
+    if "/" in name or "\\" in name or name.startswith("-"):
+        # It names the log file and appears on command lines.
+        raise ValueError(f"a {kind} name must not contain '/' or start with '-'")
+    if len(name) > 100:
+        raise ValueError(f"a {kind} name must be at most 100 characters")
     if kind == "watcher" and name.lower() in RESERVED_NAMES:
         raise ValueError(f"{name!r} is reserved")
     return name

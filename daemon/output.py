@@ -2,7 +2,8 @@
 per-watcher ring and appended to the watcher's log file.
 
 Children must never block on a full pipe, so readers run for as long as the pipe is open,
-whatever any client does.
+whatever any client does. Lines are handled a read at a time (up to 64 KiB), so a flood
+costs one write to disk per read, not one per line.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 READ_SIZE = 65536
 MAX_LINE_LENGTH = 65536
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     seq: int
     time: float
@@ -40,51 +42,163 @@ class Line:
         }
 
 
-class OutputLog:
-    """Everything one watcher's processes write: ring buffer, log file, listeners."""
+class LogFile:
+    """An append-only log file with size-based rotation that survives external rotation.
 
-    def __init__(self, name: str, log_path: Path | None, buffer_lines: int = 10_000) -> None:
+    `path.N` are the rotated files, 1 the newest. Writes never raise: a full disk or a
+    vanished directory must not take the supervisor down.
+    """
+
+    def __init__(self, path: Path, max_bytes: int = 0, backup_count: int = 5) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.backup_count = backup_count
+        self._fh: BinaryIO | None = None
+        self._size = 0
+        self._inode: int | None = None
+        self.errors = 0
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept open
+            info = os.fstat(self._fh.fileno())
+            self._size, self._inode = info.st_size, info.st_ino
+        except OSError:
+            self._fh = None
+            self.errors += 1
+
+    def write(self, data: bytes) -> None:
+        if self._fh is None:
+            self._open()
+            if self._fh is None:
+                return
+        if self.max_bytes and self._size and self._size + len(data) > self.max_bytes:
+            self.rotate()
+        try:
+            assert self._fh is not None
+            self._fh.write(data)
+            self._size += len(data)
+        except OSError:
+            self.errors += 1
+
+    def rotate(self) -> None:
+        self.close()
+        if self.backup_count > 0:
+            for n in range(self.backup_count - 1, 0, -1):
+                src = self.path.with_name(f"{self.path.name}.{n}")
+                if src.exists():
+                    with contextlib.suppress(OSError):
+                        os.replace(src, self.path.with_name(f"{self.path.name}.{n + 1}"))
+            with contextlib.suppress(OSError):
+                os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        else:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        self._open()
+
+    def reopen_if_moved(self) -> bool:
+        """Reopen when logrotate (or anyone) renamed or removed the file under us."""
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            info = None
+        if info is None or info.st_ino != self._inode:
+            self.reopen()
+            return True
+        if info.st_size < self._size:
+            self._size = info.st_size  # truncated in place (logrotate's copytruncate)
+        return False
+
+    def reopen(self) -> None:
+        self.close()
+        self._open()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
+
+
+def _stamp(t: float) -> bytes:
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f"{t % 1:.6f}"[1:]).encode()
+
+
+class OutputLog:
+    """Everything one watcher's processes write: ring buffer, log file(s), listeners."""
+
+    def __init__(
+        self,
+        name: str,
+        stdout_path: Path | None,
+        stderr_path: Path | None = None,
+        buffer_lines: int = 10_000,
+        max_bytes: int = 0,
+        backup_count: int = 5,
+    ) -> None:
         self.name = name
         self.ring: deque[Line] = deque(maxlen=buffer_lines)
         self.seq = 0
-        self.log_path = log_path
-        self._fh = None
-        self.listeners: list[Callable[[Line], None]] = []
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(log_path, "ab", buffering=0)  # noqa: SIM115 - kept open
+        self.listeners: list[Callable[[list[Line]], None]] = []
+        self.files: dict[str, LogFile] = {}
+        if stdout_path is not None:
+            shared = LogFile(stdout_path, max_bytes, backup_count)
+            self.files = {"stdout": shared, "stderr": shared}
+            if stderr_path is not None and stderr_path != stdout_path:
+                self.files["stderr"] = LogFile(stderr_path, max_bytes, backup_count)
 
     def add(self, pid: int, stream: str, data: bytes, partial: bool = False) -> None:
-        self.seq += 1
-        line = Line(self.seq, time.time(), pid, stream, data, partial)
-        self.ring.append(line)
-        if self._fh is not None:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(line.time))
-            frac = f"{line.time % 1:.6f}"[1:]
-            mark = "+" if partial else " "
-            head = f"{stamp}{frac} {pid} {stream}{mark}".encode()
-            # A full disk must not take the supervisor down.
-            with contextlib.suppress(OSError):
-                self._fh.write(head + data + b"\n")
+        self.add_many(pid, stream, [(data, partial)])
+
+    def add_many(self, pid: int, stream: str, chunks: list[tuple[bytes, bool]]) -> None:
+        now = time.time()
+        first = self.seq + 1
+        lines = [
+            Line(first + i, now, pid, stream, data, partial)
+            for i, (data, partial) in enumerate(chunks)
+        ]
+        self.seq += len(lines)
+        self.ring.extend(lines)
+        log = self.files.get(stream)
+        if log is not None:
+            head = b"%s %d %s" % (_stamp(now), pid, stream.encode())
+            log.write(
+                b"".join(
+                    head + (b"+ " if partial else b"  ") + data + b"\n" for data, partial in chunks
+                )
+            )
         for listener in self.listeners:
-            listener(line)
+            listener(lines)
 
     def tail(
         self, count: int | None = None, since: int | None = None, pid: int | None = None
     ) -> list[Line]:
-        lines = [
-            ln
-            for ln in self.ring
-            if (since is None or ln.seq > since) and (pid is None or ln.pid == pid)
-        ]
+        if since is not None:
+            # The ring holds consecutive sequence numbers: index straight to `since`.
+            oldest = self.seq - len(self.ring) + 1
+            start = max(0, since + 1 - oldest)
+            lines = [self.ring[i] for i in range(start, len(self.ring))]
+        else:
+            lines = list(self.ring)
+        if pid is not None:
+            lines = [ln for ln in lines if ln.pid == pid]
         if count is not None:
             lines = lines[-count:] if count > 0 else []
         return lines
 
+    def reopen_if_moved(self) -> None:
+        for log in set(self.files.values()):
+            log.reopen_if_moved()
+
+    def reopen(self) -> None:
+        for log in set(self.files.values()):
+            log.reopen()
+
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        for log in set(self.files.values()):
+            log.close()
 
 
 class PipeReader:
@@ -103,13 +217,10 @@ class PipeReader:
         self.stream = stream
         self.sink = sink
         self.max_line = max_line
-        self._buf = bytearray()
+        self._buf = b""
         self.closed = asyncio.get_running_loop().create_future()
         os.set_blocking(fd, False)
-        asyncio.get_running_loop().add_reader(fd, self._on_readable)
-
-    def _on_readable(self) -> None:
-        self.drain()
+        asyncio.get_running_loop().add_reader(fd, self.drain)
 
     def drain(self) -> None:
         """Read everything available now; used by the reader and before reporting an exit."""
@@ -126,30 +237,27 @@ class PipeReader:
             self._feed(chunk)
 
     def _feed(self, chunk: bytes) -> None:
-        buf = self._buf
-        buf += chunk
-        start = 0
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            self._emit(bytes(buf[start:nl]))
-            start = nl + 1
-        del buf[:start]
-        while len(buf) >= self.max_line:
-            self.sink.add(self.pid, self.stream, bytes(buf[: self.max_line]), partial=True)
-            del buf[: self.max_line]
-
-    def _emit(self, data: bytes) -> None:
-        while len(data) > self.max_line:
-            self.sink.add(self.pid, self.stream, data[: self.max_line], partial=True)
-            data = data[self.max_line :]
-        self.sink.add(self.pid, self.stream, data)
+        data = self._buf + chunk if self._buf else chunk
+        parts = data.split(b"\n")
+        self._buf = parts.pop()
+        out: list[tuple[bytes, bool]] = []
+        limit = self.max_line
+        for part in parts:
+            while len(part) > limit:
+                out.append((part[:limit], True))
+                part = part[limit:]
+            out.append((part, False))
+        # An endless line without a newline is cut into marked pieces, never held whole.
+        while len(self._buf) >= limit:
+            out.append((self._buf[:limit], True))
+            self._buf = self._buf[limit:]
+        if out:
+            self.sink.add_many(self.pid, self.stream, out)
 
     def _finish(self) -> None:
         if self._buf:
-            self._emit(bytes(self._buf))
-            self._buf.clear()
+            self.sink.add_many(self.pid, self.stream, [(self._buf, False)])
+            self._buf = b""
         self.close()
 
     def close(self) -> None:

@@ -79,6 +79,7 @@ class Process:
         stderr: str = "pipe",
         pass_fds: tuple[int, ...] = (),
         output: OutputLog | None = None,
+        max_line: int = 65536,
     ) -> Process:
         env = {**env, tree.MARKER: marker}
         popen = subprocess.Popen(
@@ -101,7 +102,7 @@ class Process:
                 fd = os.dup(pipe.fileno())
                 pipe.close()
                 if output is not None:
-                    proc.readers.append(PipeReader(fd, proc.pid, stream, output))
+                    proc.readers.append(PipeReader(fd, proc.pid, stream, output, max_line))
                 else:
                     os.close(fd)
         return proc
@@ -136,19 +137,17 @@ class Process:
             self.exited.set_result(self.status)
 
     def send_signal(self, sig: int, children: bool = False, recursive: bool = False) -> None:
+        """As Circus: `children` signals only the direct children; otherwise the process,
+        and with `recursive` every descendant too."""
         if self.status is not None:
             raise ProcessLookupError(self.pid)
-        if children or recursive:
+        if children:
             table = tree.scan()
-            kids = (
-                tree.descendants([self.pid], table)
-                if recursive
-                else {e.pid for e in table.values() if e.ppid == self.pid}
-            )
-            tree.signal_all(kids, sig)
-            if not recursive:
-                return
+            tree.signal_all({e.pid for e in table.values() if e.ppid == self.pid}, sig)
+            return
         os.kill(self.pid, sig)
+        if recursive:
+            tree.signal_all(tree.descendants([self.pid], tree.scan()), sig)
 
     async def stop(self, sig: int, graceful_timeout: float) -> ExitStatus:
         """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains."""

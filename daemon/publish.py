@@ -24,15 +24,15 @@ class OutputPublisher:
         self._timer: asyncio.TimerHandle | None = None
 
     def listener(self, watcher: str) -> Any:
-        def on_line(line: Line) -> None:
+        def on_lines(lines: list[Line]) -> None:
             batch = self._pending.setdefault(watcher, [])
-            batch.append(line)
+            batch.extend(lines)
             if len(batch) >= MAX_BATCH:
                 self._publish(watcher, self._pending.pop(watcher))
             elif self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
 
-        return on_line
+        return on_lines
 
     def flush(self) -> None:
         self._timer = None

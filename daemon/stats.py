@@ -1,14 +1,16 @@
 """CPU and memory of supervised process trees, sampled once a tick, with bounded history.
 
 A supervised process is measured together with all its descendants (a gunicorn master and its
-workers are one row). On Linux a tick is one pass over /proc reading each /proc/PID/stat, which
-costs a few milliseconds at a thousand processes where psutil's per-process objects cost
-hundreds; elsewhere the same pass goes through psutil. `process_info` builds Circus's per-process
-`info` dict from a sample, so the once-a-second `stat.<watcher>.<pid>` publishes need no further
-system calls beyond a small identity cache (user name, command name).
+workers are one row). On Linux a tick is one pass over /proc reading each /proc/PID/stat (open,
+read, close: the kernel's side is most of the cost); elsewhere the same pass goes through psutil.
+`process_info` builds Circus's per-process `info` dict from a sample, so the once-a-second
+`stat.<watcher>.<pid>` publishes need no further system calls beyond a small identity cache
+(user name, command name).
 
-`sample` is synchronous and takes a few milliseconds at a thousand processes: call it from the
-event loop directly, or through `asyncio.to_thread` if that ever matters.
+Measured at 1,000 supervised processes on 2 cores (tests/bench/test_stats_bench.py): a tick
+costs about 25 ms of CPU; psutil's per-pid children(recursive=True) costs seconds. `sample` is
+synchronous: call it from the event loop, or through `asyncio.to_thread` to keep those
+milliseconds off the loop.
 """
 
 from __future__ import annotations
@@ -235,7 +237,7 @@ def _children_map(procs: dict[int, ProcReading]) -> dict[int, list[int]]:
 def _descendants(
     root: int, kids: dict[int, list[int]], stop: set[int] | frozenset[int]
 ) -> list[int]:
-    """Breadth first; a descendant that is itself supervised belongs to its own row."""
+    """Every descendant; one that is itself supervised is its own row, with its subtree."""
     out: list[int] = []
     todo = kids.get(root)
     if not todo:
@@ -263,13 +265,15 @@ def _tree_sample(
     if top is None:
         return None
     desc = _descendants(root, kids, stop)
-    members: dict[int, MemberSample] = {}
-    cpu = cpu_time = 0.0
-    rss = vms = 0
-    for pid in (root, *desc):
-        p = procs.get(pid)
-        if p is None:
-            continue
+    cpu = cpu_of(top)
+    members = {
+        root: MemberSample(
+            root, top.ppid, cpu, top.rss, top.vms, top.cpu_time, top.nice, top.create_time
+        )
+    }
+    cpu_time, rss, vms = top.cpu_time, top.rss, top.vms
+    for pid in desc:  # most supervised processes have none
+        p = procs[pid]
         c = cpu_of(p)
         members[pid] = MemberSample(pid, p.ppid, c, p.rss, p.vms, p.cpu_time, p.nice, p.create_time)
         cpu += c
@@ -343,6 +347,7 @@ class _Series:
 class StatsSampler:
     """Samples process trees and keeps per-watcher and per-process history.
 
+    The caller calls `sample` every `interval` seconds (the sampler schedules nothing).
     History points are stamped with wall-clock seconds derived from `clock` (anchored to
     `time.time()` once), so a fake clock drives the history and wall-clock steps do not reorder it.
     Each ring holds ceil(history_seconds / interval) + 1 points: at least history_seconds when
@@ -483,6 +488,8 @@ class StatsSampler:
     ) -> dict[str, Any]:
         """History as JSON-ready lists, points with t > since only.
 
+        Each series has parallel lists t (wall seconds, to the millisecond), cpu, mem (percent)
+        and rss (bytes); a watcher's cpu is its cpu_total, the sum over its processes' trees.
         No filter: every watcher, no processes (a thousand process histories would be tens of
         megabytes). `name`: that watcher and the processes it had at its last sample. `pid`:
         that process. Process keys are pid strings, as JSON would make them anyway.
@@ -511,11 +518,10 @@ class StatsSampler:
 
 def bytes2human(n: int) -> str:
     """Circus's human byte counts: '512B', '8.52M' (powers of 1024, two decimals)."""
-    for i in range(len(_SYMBOLS) - 1, -1, -1):
-        unit = 1 << (10 * (i + 1))
-        if n >= unit:
-            return f"{n / unit:.2f}{_SYMBOLS[i]}"
-    return f"{n}B"
+    i = min((n.bit_length() - 1) // 10, len(_SYMBOLS)) if n > 0 else 0
+    if i == 0:
+        return f"{n}B"
+    return f"{n / (1 << (10 * i)):.2f}{_SYMBOLS[i - 1]}"
 
 
 def format_cpu_time(seconds: float) -> str:

@@ -69,8 +69,11 @@ class Watcher:
         return self.config.numprocesses
 
     def live(self) -> list[Process]:
-        """Processes that count towards the target: running and not being stopped."""
-        return [p for p in self.processes.values() if p.alive and not p.stopping]
+        """Processes that count towards the target: not being stopped, and not yet handled
+        by the exit watcher. One that already exited still counts until its exit has gone
+        through the restart policy; counting it out earlier would spawn a second one
+        beside the policy's replacement."""
+        return [p for p in self.processes.values() if not p.stopping]
 
     def pids(self) -> list[int]:
         return sorted(self.processes)
@@ -78,7 +81,7 @@ class Watcher:
     def details(self) -> dict[str, Any]:
         return {
             "state": self.state,
-            "running": len(self.live()),
+            "running": sum(1 for p in self.live() if p.alive),
             "numprocesses": self.numprocesses,
             "restarts": self.restarts,
             "failures": self.policy.failures,
@@ -119,15 +122,27 @@ class Watcher:
             self.emit(self.name, "stop", {})
         await self.start()
 
-    async def scale(self, target: int) -> int:
+    async def scale(self, target: int | None = None, delta: int = 0) -> int:
+        """Set the target, or move it by `delta` under the lock so that concurrent
+        increments all count."""
         async with self.lock:
+            if target is None:
+                target = self.config.numprocesses + delta
             if self.config.singleton:
                 target = min(target, 1)
-            target = max(0, target)
+            target = max(0, min(target, 100_000))
             self.config = self.config.with_options({"numprocesses": target})
             if self.state in (ACTIVE, STARTING):
                 await self._reconcile()
             return target
+
+    def detach(self) -> None:
+        """Stop supervising without stopping anything (`rm --nostop`): the processes run
+        on, and nothing is respawned."""
+        self._cancel_retry()
+        self.state = STOPPED
+        for proc in self.processes.values():
+            proc.stopping = True
 
     async def reconfigure(self, config: WatcherConfig, graceful: bool = True) -> None:
         """Apply a changed configuration; restart processes only if it needs it."""
@@ -151,11 +166,13 @@ class Watcher:
                 await self._replace_all(graceful)
             self.emit(self.name, "reload", {})
 
-    async def kill_process(self, pid: int, sig: int | None = None) -> None:
+    async def kill_process(
+        self, pid: int, sig: int | None = None, graceful_timeout: float | None = None
+    ) -> None:
         proc = self.processes.get(pid)
         if proc is None:
             raise ProcessLookupError(pid)
-        await self._stop_process(proc, sig)
+        await self._stop_process(proc, sig, graceful_timeout)
         # `kill` ends one process, not the watcher's wish for N of them: replace it.
         async with self.lock:
             if self.state == ACTIVE:
@@ -203,10 +220,13 @@ class Watcher:
         self.state = STOPPED
         self.retry_at = None
 
-    async def _stop_process(self, proc: Process, sig: int | None = None) -> None:
+    async def _stop_process(
+        self, proc: Process, sig: int | None = None, graceful_timeout: float | None = None
+    ) -> None:
         proc.stopping = True
         self.emit(self.name, "kill", {"process_pid": proc.pid})
-        await proc.stop(sig or self.config.stop_signal, self.config.graceful_timeout)
+        timeout = self.config.graceful_timeout if graceful_timeout is None else graceful_timeout
+        await proc.stop(sig or self.config.stop_signal, timeout)
         # The exit watcher removes it and reports the reap; wait for that so callers see a
         # settled state.
         task = self._exit_tasks.get(proc)
@@ -233,6 +253,7 @@ class Watcher:
                 stderr=cfg.stderr,
                 pass_fds=tuple(self.socket_fds.values()) if cfg.use_sockets else (),
                 output=self.output,
+                max_line=cfg.max_line_length,
             )
         except (OSError, ValueError, KeyError) as exc:
             # A program that cannot start at all will not start on a retry either.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import psutil
 import pytest
 import zmq
 
-from tests.conftest import RunningDaemon, wait_for
+from tests.conftest import RunningDaemon, wait_for, write_config
 
 PY = sys.executable
 
@@ -95,7 +96,7 @@ def test_quick_deaths_back_off_then_park_in_failed(daemon_factory: Any) -> None:
     details = reply["details"]
     assert "exited with code 3" in details["last_exit"]
     assert "quick restarts" in details["reason"]
-    assert details["running"] == 0
+    assert details["running"] == 0, reply
     # Parked means parked: nothing is respawned any more.
     restarts = details["restarts"]
     time.sleep(0.8)
@@ -289,12 +290,93 @@ def test_non_loopback_tcp_endpoint_is_refused(tmp_path: Path) -> None:
     assert "loopback" in proc.stderr
 
 
-def test_ipc_endpoints_are_private(daemon_factory: Any) -> None:
-    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
-    for url in (d.endpoint, d.pubsub_endpoint, d.stats_endpoint):
-        path = Path(url[len("ipc://") :])
-        assert oct(path.stat().st_mode & 0o777) == "0o600"
-        assert oct(path.parent.stat().st_mode & 0o777) == "0o700"
+def _daemon_with_defaults(tmp_path: Path, runtime: Path) -> subprocess.Popen[bytes]:
+    config = tmp_path / "p.toml"
+    config.write_text(
+        f'[circus]\nstate_dir = "{tmp_path}/state"\n[watchers.sl]\ncmd = "sleep 1000"\n'
+    )
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    return subprocess.Popen(
+        [PY, "-m", "tui.cli", "daemon", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_default_endpoints_are_private_ipc_sockets(tmp_path: Path) -> None:
+    runtime = Path(f"/tmp/ct-rt-{os.getpid()}-{os.urandom(2).hex()}")
+    runtime.mkdir(mode=0o700)
+    proc = _daemon_with_defaults(tmp_path, runtime)
+    try:
+        base = runtime / "circus-tui"
+        socks = [base / n for n in ("control.sock", "events.sock", "stats.sock")]
+        wait_for(lambda: all(p.exists() for p in socks), timeout=20)
+        assert oct(base.stat().st_mode & 0o777) == "0o700"
+        for path in socks:
+            assert oct(path.stat().st_mode & 0o777) == "0o600"
+        ctl = subprocess.run(
+            [PY, "-m", "tui.cli", "ctl", "list"],
+            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert ctl.stdout.strip() == "sl"
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        subprocess.run(["rm", "-rf", str(runtime)], check=False)
+    assert not any(p.exists() for p in socks)
+
+
+@pytest.mark.parametrize("problem", ["foreign owner", "open mode"])
+def test_unsafe_runtime_directory_is_refused(tmp_path: Path, problem: str) -> None:
+    runtime = Path(f"/tmp/ct-rt-{os.getpid()}-{os.urandom(2).hex()}")
+    base = runtime / "circus-tui"
+    base.mkdir(parents=True)
+    if problem == "foreign owner":
+        if os.getuid() != 0:
+            pytest.skip("needs root to give the directory away")
+        os.chown(base, 65534, 65534)
+        base.chmod(0o700)
+    else:
+        base.chmod(0o755)
+    try:
+        proc = _daemon_with_defaults(tmp_path, runtime)
+        _out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 1
+        assert str(base) in err.decode()
+        assert list(base.iterdir()) == []
+    finally:
+        subprocess.run(["rm", "-rf", str(runtime)], check=False)
+
+
+def test_daemonize_reports_failure_and_success(tmp_path: Path) -> None:
+    config, _ = write_config(tmp_path, '[watchers.sl]\ncmd = "sleep 1000"\n')
+    pidfile = tmp_path / "d.pid"
+    first = subprocess.run(
+        [PY, "-m", "tui.cli", "daemon", str(config), "--daemonize", "--pidfile", str(pidfile)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert first.returncode == 0, first.stderr
+    pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip()))
+    try:
+        # The same state directory is busy now: the second one must say so and fail.
+        second = subprocess.run(
+            [PY, "-m", "tui.cli", "daemon", str(config), "--daemonize"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1
+        assert f"another daemon (pid {pid})" in second.stderr
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        wait_for(lambda: not alive(pid), timeout=20)
+    assert not pidfile.exists()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -331,3 +413,53 @@ def test_warmup_delay_spaces_out_spawns(daemon_factory: Any) -> None:
     pids = d.wait_pids("warm", 3)
     starts = sorted(psutil.Process(p).create_time() for p in pids)
     assert starts[2] - starts[0] >= 0.5
+
+
+def test_instant_exits_never_spawn_twice(daemon_factory: Any) -> None:
+    d = daemon_factory(
+        '[watchers.quick]\ncmd = "true"\nbackoff_min = 0.3\nbackoff_max = 0.3\nmax_retry = 4\n'
+    )
+    events = Events(d)
+    try:
+        wait_for(lambda: d.call("status", name="quick")["status"] == "failed", timeout=15)
+        # Restart it by hand and count: one spawn per attempt, never two at once.
+        t0 = time.time()
+        d.call("start", name="quick", waiting=True)
+        events.wait("watcher.quick.failed", lambda b: b["time"] > t0)
+        spawns = [b for t, b in events.seen if t == "watcher.quick.spawn" and b["time"] > t0]
+        assert len(spawns) == 5, spawns  # the first try and four retries
+        times = sorted(b["time"] for b in spawns)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(g >= 0.1 for g in gaps[1:]), gaps  # retries after the first wait
+    finally:
+        events.close()
+
+
+def test_concurrent_increments_all_count(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\ngraceful_timeout = 1\n')
+    d.wait_pids("sl", 1)
+    d.call("reload", name="sl")  # holds the watcher's lock for a moment
+    d.call("incr", name="sl")
+    d.call("incr", name="sl")
+    wait_for(lambda: d.call("numprocesses", name="sl")["numprocesses"] == 3)
+    d.wait_pids("sl", 3)
+
+
+def test_rm_nostop_leaves_processes_running_unsupervised(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 2\n')
+    pids = d.wait_pids("sl", 2)
+    assert d.call("rm", name="sl", nostop=True, waiting=True)["status"] == "ok"
+    assert d.call("list")["watchers"] == []
+    assert all(alive(p) for p in pids)
+    os.kill(pids[0], signal.SIGKILL)
+    wait_for(lambda: not alive(pids[0]))
+    # Nobody respawns it: the watcher is gone.
+    assert not [p for p in psutil.Process(d.proc.pid).children() if p.name() == "sleep"][1:]
+    os.kill(pids[1], signal.SIGKILL)
+
+
+def test_add_refuses_bad_names(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    for name in ("a.b", "../etc", "circus", "", "has space"):
+        reply = d.call("add", name=name, cmd="sleep 1")
+        assert reply["status"] == "error" and reply["errno"] == 3, (name, reply)

@@ -1,0 +1,333 @@
+"""`circus-tui convert`: a Circus .ini becomes TOML that loads, with a warning for each loss."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from daemon.config import Config, ConfigError, SocketConfig, load_config
+from daemon.convert import convert_ini
+
+CIRCUS_INI = """\
+# A realistic Circus 0.19 file.
+[circus]
+check_delay = 5
+endpoint = tcp://127.0.0.1:5555
+pubsub_endpoint = tcp://127.0.0.1:5556
+stats_endpoint = tcp://127.0.0.1:5557
+statsd = True
+httpd = False
+loglevel = info
+
+[env]
+LANG = en_US.UTF-8
+
+[watcher:web]
+cmd = chaussette --fd $(circus.sockets.Web) paste:development.ini
+use_sockets = True
+numprocesses = 3
+warmup_delay = 0.5
+stop_signal = QUIT
+graceful_timeout = 10
+respawn = True
+copy_env = True
+working_dir = /srv/app
+uid = www-data
+gid = 33
+hooks.before_start = myapp.hooks.check_db
+stdout_stream.class = FileStream
+stdout_stream.filename = /var/log/web.log
+stdout_stream.max_bytes = 1000000
+stderr_stream.class = StdoutStream
+rlimit_nofile = 1024
+check_flapping = True
+
+[watcher:worker]
+cmd = python
+args = -m worker --queue $(circus.env.QUEUE) --id $(circus.wid)
+numprocesses = 2
+close_child_stdout = True ; nobody reads it
+max_age = 3600
+max_age_variance = 60
+max_retry = -1
+priority = 10
+autostart = False
+shell = False
+send_hup = True
+
+[watcher:cron.daily]
+cmd = run-parts /etc/cron.daily
+singleton = True
+respawn = false
+
+[env:web,worker]
+QUEUE = jobs
+PORT = 8080
+
+[env:cron*]
+MAILTO = ops@example.com
+
+[socket:Web]
+host = 127.0.0.1
+port = 8888
+so_reuseport = True
+backlog = 512
+
+[socket:admin]
+path = /tmp/circus-tui-test-admin.sock
+umask = 077
+interface = eth0
+
+[plugin:flapping]
+use = circus.plugins.flapping.Flapping
+retry_in = 3
+max_retry = 2
+
+[plugin:statsd]
+use = circus.plugins.statsd.FullStats
+"""
+
+
+def convert_file(tmp_path: Path, text: str, name: str = "circus.ini") -> tuple[str, list[str]]:
+    path = tmp_path / name
+    path.write_text(text)
+    return convert_ini(path)
+
+
+def load_toml(tmp_path: Path, text: str) -> Config:
+    out = tmp_path / "programs.toml"
+    out.write_text(text)
+    return load_config(out)
+
+
+def test_realistic_circus_file(tmp_path: Path) -> None:
+    text, warnings = convert_file(tmp_path, CIRCUS_INI)
+    config = load_toml(tmp_path, text)
+
+    assert config.settings.endpoint == "tcp://127.0.0.1:5555"
+    assert config.settings.pubsub_endpoint == "tcp://127.0.0.1:5556"
+    assert config.settings.stats_endpoint == "tcp://127.0.0.1:5557"
+    assert list(config.watchers) == ["web", "worker", "cron_daily"]
+
+    web = config.watchers["web"]
+    assert web.cmd == "chaussette --fd $(circus.sockets.web) paste:development.ini"
+    assert (web.numprocesses, web.warmup_delay, web.graceful_timeout) == (3, 0.5, 10.0)
+    assert web.stop_signal == int(signal.SIGQUIT)
+    assert (web.use_sockets, web.copy_env, web.respawn) == (True, True, True)
+    assert (web.working_dir, web.uid, web.gid) == ("/srv/app", "www-data", 33)
+    assert web.env == {"LANG": "en_US.UTF-8", "QUEUE": "jobs", "PORT": "8080"}
+    assert (web.stdout, web.stderr) == ("pipe", "inherit")
+    assert (web.stdout_file, web.stderr_file) == ("/var/log/web.log", None)
+    assert (web.max_bytes, web.backup_count) == (1000000, 0)
+
+    worker = config.watchers["worker"]
+    assert worker.cmd == "python"
+    assert worker.args == [
+        "-m",
+        "worker",
+        "--queue",
+        "$(circus.env.QUEUE)",
+        "--id",
+        "$(circus.wid)",
+    ]
+    assert (worker.max_age, worker.max_age_variance, worker.max_retry) == (3600, 60, -1)
+    assert (worker.priority, worker.autostart, worker.shell) == (10, False, False)
+    assert worker.stdout == "discard"
+    assert worker.env == {"LANG": "en_US.UTF-8", "QUEUE": "jobs", "PORT": "8080"}
+
+    cron = config.watchers["cron_daily"]
+    assert (cron.singleton, cron.respawn) == (True, False)
+    assert cron.env == {"LANG": "en_US.UTF-8", "MAILTO": "ops@example.com"}
+
+    assert config.sockets == {
+        "web": SocketConfig(
+            name="web", host="127.0.0.1", port=8888, so_reuseport=True, backlog=512
+        ),
+        "admin": SocketConfig(
+            name="admin", path="/tmp/circus-tui-test-admin.sock", family="AF_UNIX", umask=0o077
+        ),
+    }
+
+    assert warnings == [
+        "circus: check_delay has no equivalent (exits are noticed at once)",
+        "circus: statsd is not needed (stats are always published on stats_endpoint)",
+        "circus: loglevel has no equivalent",
+        "socket admin: interface is not supported",
+        "watcher web: hooks.before_start is not supported",
+        "watcher web: rlimit_nofile is not supported",
+        "watcher web: check_flapping flapping is built in: see backoff_min, backoff_max, "
+        "stable_after and max_retry",
+        "watcher worker: send_hup is not supported: reload restarts the processes",
+        "watcher 'cron.daily' renamed 'cron_daily' (names cannot contain '.' or spaces, and "
+        "'circus' is reserved)",
+        "plugin:flapping: flapping is built in: see backoff_min, backoff_max, stable_after "
+        "and max_retry",
+        "plugin:statsd: plugins are not supported",
+    ]
+
+
+def test_output_is_commented_toml_in_option_order(tmp_path: Path) -> None:
+    text, _ = convert_file(
+        tmp_path, "[watcher:a]\nnumprocesses = 2\ncmd = sleep 1\nstop_signal = 9\numask = 2\n"
+    )
+    assert text.startswith("# Converted from circus.ini by `circus-tui convert`.\n")
+    assert '[watchers.a]\ncmd = "sleep 1"\nnumprocesses = 2\nstop_signal = 9\n' in text
+
+
+def test_many_env_variables_get_their_own_table(tmp_path: Path) -> None:
+    ini = "[watcher:a]\ncmd = x\n\n[env:a]\nA = 1\nB = 2\nC = 3\nD = $(circus.env.HOME)\n"
+    text, _ = convert_file(tmp_path, ini)
+    assert '[watchers.a.env]\nA = "1"\nB = "2"\nC = "3"\nD = "$(circus.env.HOME)"\n' in text
+    config = load_toml(tmp_path, text)
+    assert config.watchers["a"].env["D"] == "$(circus.env.HOME)"
+
+
+def test_missing_endpoints_are_explained(tmp_path: Path) -> None:
+    text, warnings = convert_file(tmp_path, "[watcher:a]\ncmd = x\n")
+    assert "[circus]" not in text
+    assert len(warnings) == 1
+    assert "endpoint = 'tcp://127.0.0.1:5555'" in warnings[0]
+    assert "private ipc" in warnings[0]
+
+
+def test_values_that_cannot_carry_over_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    ini = """\
+[circus]
+endpoint = tcp://0.0.0.0:5555
+pubsub_endpoint = ipc:///tmp/e.sock
+stats_endpoint = ipc:///tmp/s.sock
+
+[watcher:a]
+cmd = x
+numprocesses = $(circus.env.WORKERS)
+stop_signal = SIGRTMIN+1
+close_child_stdin = False
+
+[watcher:b]
+cmd = y
+singleton = True
+numprocesses = 3
+
+[watcher:nocmd]
+numprocesses = 2
+
+[socket:s]
+port = eighty
+
+[env:nobody]
+A = 1
+
+[unknown]
+x = 1
+"""
+    text, warnings = convert_file(tmp_path, ini)
+    config = load_toml(tmp_path, text)
+    assert list(config.watchers) == ["a", "b"]
+    assert config.sockets["s"].port == 8080
+    assert warnings == [
+        "circus: endpoint = 'tcp://0.0.0.0:5555' left out: 0.0.0.0 is not a loopback address: "
+        "the control protocol has no authentication, so TCP endpoints must use 127.0.0.1, ::1 "
+        "or localhost (or use ipc://)",
+        "socket s: port = 'eighty' left out: expected an integer",
+        "watcher a: numprocesses = '$(circus.env.WORKERS)' left out: expected an integer",
+        "watcher a: stop_signal = 'SIGRTMIN+1' left out: unknown signal 'SIGRTMIN+1'",
+        "watcher a: close_child_stdin is not supported: stdin is always /dev/null",
+        "watcher b: numprocesses left out: a singleton watcher runs at most one process",
+        "watcher nocmd: no cmd; left out",
+        "[env:nobody]: 'nobody' matches no watcher",
+        "[unknown]: not a Circus section; ignored",
+    ]
+
+
+def test_includes_are_merged(tmp_path: Path) -> None:
+    (tmp_path / "conf.d").mkdir()
+    (tmp_path / "conf.d" / "b.ini").write_text("[watcher:b]\ncmd = y\n")
+    (tmp_path / "extra.ini").write_text("[socket:s]\nport = 9000\n")
+    ini = "[circus]\ninclude = extra.ini\ninclude_dir = conf.d\n\n[watcher:a]\ncmd = x\n"
+    text, warnings = convert_file(tmp_path, ini)
+    config = load_toml(tmp_path, text)
+    assert list(config.watchers) == ["a", "b"]
+    assert config.sockets["s"].port == 9000
+    assert "# Includes merged:" in text
+    assert not [w for w in warnings if "include" in w]
+
+
+def test_shell_and_broken_socket_reference(tmp_path: Path) -> None:
+    ini = "[watcher:a]\ncmd = serve --fd $(circus.sockets.nope)\nuse_sockets = True\n"
+    text, warnings = convert_file(tmp_path, ini)
+    assert "watcher a: $(circus.sockets.nope) names no [socket:...]" in warnings
+    assert any(
+        w.startswith("the converted file needs a fix by hand: watchers.a.cmd") for w in warnings
+    )
+    with pytest.raises(ConfigError):
+        load_toml(tmp_path, text)
+
+
+def test_unreadable_ini_raises_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        convert_file(tmp_path, "cmd = x\n[watcher:a]\n")
+    assert info.value.line == 1
+    with pytest.raises(ConfigError) as info:
+        convert_file(tmp_path, "[watcher:a]\ncmd = x\nthis line is not an option\n")
+    assert info.value.line == 3
+    with pytest.raises(ConfigError, match="cannot read"):
+        convert_ini(tmp_path / "missing.ini")
+
+
+@pytest.mark.parametrize(
+    ("streams", "expected", "warnings"),
+    [
+        pytest.param(
+            "stdout_stream.class = FileStream\nstdout_stream.filename = out.log\n"
+            "stderr_stream.class = circus.stream.FileStream\nstderr_stream.filename = out.log\n",
+            {"stdout_file": "out.log", "stderr_file": None, "max_bytes": 0},
+            [],
+            id="one file for both, never rotated as in Circus",
+        ),
+        pytest.param(
+            "stdout_stream.class = FileStream\nstdout_stream.filename = /l/out.log\n"
+            "stdout_stream.max_bytes = 2048\nstdout_stream.backup_count = 3\n"
+            "stdout_stream.time_format = %Y\n"
+            "stderr_stream.class = WatchedFileStream\nstderr_stream.filename = /l/err.log\n",
+            {"stdout_file": "/l/out.log", "stderr_file": "/l/err.log", "max_bytes": 2048},
+            [
+                "watcher a: stdout_stream.time_format is not supported",
+                "watcher a: stdout and stderr files rotate alike here; stdout_stream's max_bytes "
+                "and backup_count are kept",
+            ],
+            id="separate files",
+        ),
+        pytest.param(
+            "stderr_stream.class = TimedRotatingFileStream\nstderr_stream.filename = e.log\n"
+            "stderr_stream.rotate_when = D\nstderr_stream.backup_count = 7\n",
+            {"stderr_file": "e.log", "backup_count": 7, "max_bytes": 10 * 1024 * 1024},
+            [
+                "watcher a: stderr_stream.rotate_when is not supported",
+                "watcher a: stderr_stream: TimedRotatingFileStream rotates by time; here files "
+                "rotate by size (max_bytes, 10 MiB by default)",
+            ],
+            id="timed rotation",
+        ),
+        pytest.param(
+            "stdout_stream.class = FancyStdoutStream\nstdout_stream.color = red\n"
+            "stderr_stream.class = myapp.SyslogStream\n",
+            {"stdout": "inherit", "stderr": "pipe"},
+            [
+                "watcher a: stdout_stream: FancyStdoutStream's colours and prefixes are not kept",
+                "watcher a: stderr_stream: class SyslogStream is not supported",
+            ],
+            id="stdout stream classes",
+        ),
+    ],
+)
+def test_output_streams(
+    tmp_path: Path, streams: str, expected: dict[str, object], warnings: list[str]
+) -> None:
+    ini = "[circus]\nendpoint = ipc:///tmp/e\npubsub_endpoint = ipc:///tmp/p\n"
+    ini += "stats_endpoint = ipc:///tmp/s\n\n[watcher:a]\ncmd = x\n" + streams
+    text, got = convert_file(tmp_path, ini)
+    watcher = load_toml(tmp_path, text).watchers["a"]
+    assert {key: getattr(watcher, key) for key in expected} == expected
+    assert got == warnings

@@ -102,7 +102,9 @@ class Arbiter:
         self._stats = self._ctx.socket(zmq.PUB)
         for sock in (self._events, self._stats):
             sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.SNDHWM, 10_000)
+            # Per subscriber; output batches are at most 64 KiB, so a stalled subscriber
+            # holds at most ~16 MiB here before publishes to it are dropped.
+            sock.setsockopt(zmq.SNDHWM, 256)
         bind(self._events, self.pubsub_endpoint)
         self._bound.append(self.pubsub_endpoint)
         self.output_publisher = OutputPublisher(self._events)
@@ -123,6 +125,11 @@ class Arbiter:
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         if self.subreaper:
             loop.add_signal_handler(signal.SIGCHLD, self._schedule_orphan_scan)
+        # A thousand children exiting together overflow asyncio's wakeup pipe; one pending
+        # byte already wakes the loop, so the overflow is harmless and must not spam the log.
+        wakeup = signal.set_wakeup_fd(-1)
+        if wakeup != -1:
+            signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
         serve = asyncio.ensure_future(self.controller.serve())
         stats = asyncio.ensure_future(self._stats_loop())
         # Starting runs beside the quit wait: a SIGTERM during a long warmup still quits now.
@@ -312,6 +319,8 @@ class Arbiter:
     def emit(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
         if self._events is None:
             return
+        if self.output_publisher is not None:
+            self.output_publisher.flush_watcher(watcher)
         body = {**payload, "time": time.time()}
         with contextlib.suppress(zmq.ZMQError):
             self._events.send_multipart(

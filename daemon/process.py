@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from daemon import tree
 from daemon.output import OutputLog, PipeReader
 
+SCAN_REUSE = 0.1
+
 _STREAM_MODES = {"pipe": subprocess.PIPE, "inherit": None, "discard": subprocess.DEVNULL}
 
 
@@ -42,6 +44,11 @@ class ExitStatus:
         return cls(os.waitstatus_to_exitcode(status), None)
 
 
+def _running(pid: int) -> bool:
+    entry = tree.read_stat(pid)
+    return entry is not None and entry.state != "Z"
+
+
 class Process:
     """A running child. Create it with `Process.spawn`, which raises OSError when the program
     cannot be started at all (no such file, permission denied)."""
@@ -59,6 +66,7 @@ class Process:
         self.readers: list[PipeReader] = []
         loop = asyncio.get_running_loop()
         self.exited: asyncio.Future[ExitStatus] = loop.create_future()
+        tree.supervised.add(self.pid)
         self._pidfd = os.pidfd_open(self.pid)
         loop.add_reader(self._pidfd, self._check_exit)
         # The child may have exited before the reader was armed.
@@ -126,6 +134,7 @@ class Process:
         if pid == 0:
             return
         self.status = ExitStatus.from_wait_status(wait_status)
+        tree.supervised.discard(self.pid)
         self.popen.returncode = self.status.circus_code
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._pidfd)
@@ -152,8 +161,11 @@ class Process:
     async def stop(self, sig: int, graceful_timeout: float) -> ExitStatus:
         """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains."""
         self.stopping = True
-        members = tree.program_tree(self.pid, self.marker) if self.status is None else set()
+        # Scans of /proc are shared by stops running together (a watcher stopping a thousand
+        # processes); staleness only adds candidates, each checked again before it counts.
+        members = set()
         if self.status is None:
+            members = tree.program_tree(self.pid, self.marker, max_age=SCAN_REUSE)
             tree.signal_group(self.pid, sig)
         tree.signal_all(members, sig)
         deadline = time.monotonic() + graceful_timeout
@@ -161,14 +173,15 @@ class Process:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.exited), graceful_timeout)
         # Grandchildren may outlive the main process: give them what is left of the grace.
-        remaining = tree.program_tree(self.pid, self.marker) - {self.pid}
+        remaining = members | tree.program_tree(self.pid, self.marker, max_age=SCAN_REUSE)
+        remaining = {p for p in remaining - {self.pid} if _running(p)}
         while remaining and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            remaining = {p for p in remaining if (e := tree.read_stat(p)) and e.state != "Z"}
+            remaining = {p for p in remaining if _running(p)}
         if self.status is None or remaining:
-            tree.kill_tree(self.pid, self.marker)
-        status = await self.exited
-        return status
+            tree.kill_tree(self.pid, self.marker, max_age=SCAN_REUSE)
+            tree.signal_all(remaining, signal.SIGKILL)
+        return await self.exited
 
     def close_pipes(self) -> None:
         for reader in self.readers:

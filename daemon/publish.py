@@ -15,20 +15,26 @@ from daemon.output import Line
 
 FLUSH_DELAY = 0.05
 MAX_BATCH = 500
+MAX_BATCH_BYTES = 64 * 1024
 
 
 class OutputPublisher:
     def __init__(self, sock: zmq.Socket[Any]) -> None:
         self.sock = sock
         self._pending: dict[str, list[Line]] = {}
+        self._bytes: dict[str, int] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     def listener(self, watcher: str) -> Any:
         def on_lines(lines: list[Line]) -> None:
             batch = self._pending.setdefault(watcher, [])
             batch.extend(lines)
-            if len(batch) >= MAX_BATCH:
-                self._publish(watcher, self._pending.pop(watcher))
+            size = self._bytes.get(watcher, 0) + sum(len(ln.data) for ln in lines)
+            self._bytes[watcher] = size
+            # Bounded batches keep what a stalled subscriber can hold at the high-water mark
+            # small: SNDHWM counts messages, not bytes.
+            if len(batch) >= MAX_BATCH or size >= MAX_BATCH_BYTES:
+                self.flush_watcher(watcher)
             elif self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
 
@@ -37,7 +43,16 @@ class OutputPublisher:
     def flush(self) -> None:
         self._timer = None
         pending, self._pending = self._pending, {}
+        self._bytes.clear()
         for watcher, lines in pending.items():
+            self._publish(watcher, lines)
+
+    def flush_watcher(self, watcher: str) -> None:
+        """Publish what is pending for one watcher now, e.g. before its `reap` event, so a
+        subscriber sees a program's last words before it hears that it exited."""
+        lines = self._pending.pop(watcher, None)
+        self._bytes.pop(watcher, None)
+        if lines:
             self._publish(watcher, lines)
 
     def _publish(self, watcher: str, lines: list[Line]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -38,8 +39,22 @@ def read_stat(pid: int) -> ProcEntry | None:
         return None
 
 
-def scan() -> dict[int, ProcEntry]:
-    """One pass over /proc."""
+_cache: tuple[float, dict[int, ProcEntry]] | None = None
+
+
+def scan(max_age: float = 0.0) -> dict[int, ProcEntry]:
+    """One pass over /proc; a pass younger than `max_age` seconds is reused, so stopping a
+    thousand processes at once costs a few passes, not a thousand."""
+    global _cache
+    now = time.monotonic()
+    if max_age > 0 and _cache is not None and now - _cache[0] <= max_age:
+        return _cache[1]
+    table = _scan()
+    _cache = (now, table)
+    return table
+
+
+def _scan() -> dict[int, ProcEntry]:
     table: dict[int, ProcEntry] = {}
     try:
         names = os.listdir("/proc")
@@ -78,17 +93,29 @@ def descendants(roots: Iterable[int], table: dict[int, ProcEntry]) -> set[int]:
     return found
 
 
-def program_tree(root: int, marker: str, table: dict[int, ProcEntry] | None = None) -> set[int]:
+# Pids of the programs this process supervises (the roots), kept by daemon.process: they
+# are our children, but not orphans, and must not be searched for markers.
+supervised: set[int] = set()
+
+
+def program_tree(
+    root: int, marker: str, table: dict[int, ProcEntry] | None = None, max_age: float = 0.0
+) -> set[int]:
     """Every live process of one spawned program: its group, its descendants, and orphans
     (adopted by init or by us as subreaper) that carry its marker."""
-    table = scan() if table is None else table
+    table = scan(max_age) if table is None else table
     members = {root} if root in table else set()
     members |= {e.pid for e in table.values() if e.pgid == root}
     me = os.getpid()
     prefix = marker.encode() + b"\0"
     # Only orphans need the environment check; reading every environ would cost far more.
     for entry in table.values():
-        if entry.ppid in (1, me) and entry.pid not in members and has_marker(entry.pid, prefix):
+        if (
+            entry.ppid in (1, me)
+            and entry.pid not in members
+            and entry.pid not in supervised
+            and has_marker(entry.pid, prefix)
+        ):
             members.add(entry.pid)
     members |= descendants(members, table)
     return {p for p in members if table[p].state != "Z"}
@@ -115,8 +142,8 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def kill_tree(root: int, marker: str) -> set[int]:
-    pids = program_tree(root, marker)
+def kill_tree(root: int, marker: str, max_age: float = 0.0) -> set[int]:
+    pids = program_tree(root, marker, max_age=max_age)
     signal_group(root, signal.SIGKILL)
     signal_all(pids, signal.SIGKILL)
     return pids

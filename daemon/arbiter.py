@@ -29,7 +29,7 @@ from daemon.endpoints import bind, check_endpoint, unlink
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
-from daemon.publish import OutputPublisher
+from daemon.publish import OutputPublisher, Subscriptions
 from daemon.sockets import ManagedSocket, SocketError, bind_all
 from daemon.stats import StatsSampler, process_info
 from daemon.watcher import ACTIVE, Watcher
@@ -74,6 +74,7 @@ class Arbiter:
         self._orphan_scan: asyncio.TimerHandle | None = None
         self.controller: Any = None
         self.output_publisher: OutputPublisher | None = None
+        self.subscriptions: Subscriptions | None = None
         self.sockets: dict[str, ManagedSocket] = {}
         self._bound: list[str] = []  # ipc endpoints this daemon bound, to unlink on exit
 
@@ -98,7 +99,7 @@ class Arbiter:
             json.dumps({"pid": os.getpid(), "instance": self.instance, "started": self.started})
         )
         self._ctx = zmq.Context()
-        self._events = self._ctx.socket(zmq.PUB)
+        self._events = self._ctx.socket(zmq.XPUB)
         self._stats = self._ctx.socket(zmq.PUB)
         for sock in (self._events, self._stats):
             sock.setsockopt(zmq.LINGER, 0)
@@ -107,7 +108,8 @@ class Arbiter:
             sock.setsockopt(zmq.SNDHWM, 256)
         bind(self._events, self.pubsub_endpoint)
         self._bound.append(self.pubsub_endpoint)
-        self.output_publisher = OutputPublisher(self._events)
+        self.subscriptions = Subscriptions(self._events)
+        self.output_publisher = OutputPublisher(self._events, self.subscriptions)
         bind(self._stats, self.stats_endpoint)
         self._bound.append(self.stats_endpoint)
         self.controller = Controller(self, self.endpoint)
@@ -130,6 +132,8 @@ class Arbiter:
         wakeup = signal.set_wakeup_fd(-1)
         if wakeup != -1:
             signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+        if self.subscriptions is not None:
+            self.subscriptions.attach(loop)
         serve = asyncio.ensure_future(self.controller.serve())
         stats = asyncio.ensure_future(self._stats_loop())
         # Starting runs beside the quit wait: a SIGTERM during a long warmup still quits now.
@@ -138,6 +142,8 @@ class Arbiter:
             await self._quit.wait()
         finally:
             starting.cancel()
+            if self.subscriptions is not None:
+                self.subscriptions.detach(loop)
             await self.shutdown()
             serve.cancel()
             stats.cancel()
@@ -326,6 +332,8 @@ class Arbiter:
             self._events.send_multipart(
                 [protocol.event_topic(watcher, event), protocol.encode(body)], zmq.NOBLOCK
             )
+        if self.subscriptions is not None:
+            self.subscriptions.drain()
 
     async def _stats_loop(self) -> None:
         interval = self.settings.stats_interval
@@ -336,6 +344,8 @@ class Arbiter:
                 self.publish_stats()
             except Exception:
                 log.exception("stats sampling failed")
+            if self.subscriptions is not None:
+                self.subscriptions.drain()  # in case a zmq edge was missed
             # Once a tick is often enough to follow a logrotate that moved a file away:
             # lines written meanwhile land in the moved file, none is lost.
             for watcher in self.watchers.values():

@@ -14,16 +14,16 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from itertools import islice, repeat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 READ_SIZE = 65536
 MAX_LINE_LENGTH = 65536
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
+    # A tuple: a flood creates one per line, and tuples are the cheapest to build.
     seq: int
     time: float
     pid: int
@@ -150,25 +150,42 @@ class OutputLog:
                 self.files["stderr"] = LogFile(stderr_path, max_bytes, backup_count)
 
     def add(self, pid: int, stream: str, data: bytes, partial: bool = False) -> None:
-        self.add_many(pid, stream, [(data, partial)])
+        self.add_many(pid, stream, [data], [partial] if partial else None)
 
-    def add_many(self, pid: int, stream: str, chunks: list[tuple[bytes, bool]]) -> None:
+    def add_many(
+        self, pid: int, stream: str, datas: list[bytes], partials: list[bool] | None = None
+    ) -> None:
+        """Record lines read together; `partials` marks pieces of a split long line (None:
+        none is). The common case, whole lines, takes the fast path through every step."""
         now = time.time()
         first = self.seq + 1
-        lines = [
-            Line(first + i, now, pid, stream, data, partial)
-            for i, (data, partial) in enumerate(chunks)
-        ]
-        self.seq += len(lines)
+        count = len(datas)
+        self.seq += count
+        lines = list(
+            map(
+                Line,
+                range(first, first + count),
+                repeat(now, count),
+                repeat(pid, count),
+                repeat(stream, count),
+                datas,
+                partials if partials is not None else repeat(False, count),
+            )
+        )
         self.ring.extend(lines)
         log = self.files.get(stream)
         if log is not None:
             head = b"%s %d %s" % (_stamp(now), pid, stream.encode())
-            log.write(
-                b"".join(
-                    head + (b"+ " if partial else b"  ") + data + b"\n" for data, partial in chunks
+            if partials is None:
+                whole = head + b"  "
+                log.write(whole + (b"\n" + whole).join(datas) + b"\n")
+            else:
+                log.write(
+                    b"".join(
+                        head + (b"+ " if part else b"  ") + data + b"\n"
+                        for data, part in zip(datas, partials, strict=True)
+                    )
                 )
-            )
         for listener in self.listeners:
             listener(lines)
 
@@ -179,7 +196,7 @@ class OutputLog:
             # The ring holds consecutive sequence numbers: index straight to `since`.
             oldest = self.seq - len(self.ring) + 1
             start = max(0, since + 1 - oldest)
-            lines = [self.ring[i] for i in range(start, len(self.ring))]
+            lines = list(islice(self.ring, start, None))
         else:
             lines = list(self.ring)
         if pid is not None:
@@ -199,6 +216,19 @@ class OutputLog:
     def close(self) -> None:
         for log in set(self.files.values()):
             log.close()
+
+
+def _split_long(parts: list[bytes], limit: int) -> tuple[list[bytes], list[bool]]:
+    out: list[bytes] = []
+    partials: list[bool] = []
+    for part in parts:
+        while len(part) > limit:
+            out.append(part[:limit])
+            partials.append(True)
+            part = part[limit:]
+        out.append(part)
+        partials.append(False)
+    return out, partials
 
 
 class PipeReader:
@@ -240,23 +270,24 @@ class PipeReader:
         data = self._buf + chunk if self._buf else chunk
         parts = data.split(b"\n")
         self._buf = parts.pop()
-        out: list[tuple[bytes, bool]] = []
         limit = self.max_line
-        for part in parts:
-            while len(part) > limit:
-                out.append((part[:limit], True))
-                part = part[limit:]
-            out.append((part, False))
+        partials: list[bool] | None = None
+        if parts and max(map(len, parts)) > limit:
+            parts, partials = _split_long(parts, limit)
         # An endless line without a newline is cut into marked pieces, never held whole.
-        while len(self._buf) >= limit:
-            out.append((self._buf[:limit], True))
-            self._buf = self._buf[limit:]
-        if out:
-            self.sink.add_many(self.pid, self.stream, out)
+        if len(self._buf) >= limit:
+            if partials is None:
+                partials = [False] * len(parts)
+            while len(self._buf) >= limit:
+                parts.append(self._buf[:limit])
+                partials.append(True)
+                self._buf = self._buf[limit:]
+        if parts:
+            self.sink.add_many(self.pid, self.stream, parts, partials)
 
     def _finish(self) -> None:
         if self._buf:
-            self.sink.add_many(self.pid, self.stream, [(self._buf, False)])
+            self.sink.add_many(self.pid, self.stream, [self._buf])
             self._buf = b""
         self.close()
 

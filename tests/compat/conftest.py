@@ -6,6 +6,7 @@ with `-m circusd` or `-m "not circusd"`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -16,9 +17,11 @@ import pytest
 from compat_support import (
     CIRCUSD_IMPL,
     OURS,
+    CtlRunner,
     Supervise,
     Supervisor,
     Watchers,
+    rewrite_toml,
     start_circusd,
     toml_body,
 )
@@ -37,8 +40,17 @@ def impl(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def ctl_runner() -> Iterator[CtlRunner]:
+    runner = CtlRunner()
+    yield runner
+    runner.cleanup()
+
+
 @pytest.fixture
-def supervise(impl: str, daemon_factory: Callable[..., Any]) -> Iterator[Supervise]:
+def supervise(
+    impl: str, daemon_factory: Callable[..., Any], ctl_runner: CtlRunner
+) -> Iterator[Supervise]:
     """`supervise(watchers, stats=False)` starts a supervisor running `watchers`.
 
     `stats` matters only for circusd, where a stats endpoint means an extra watcher.
@@ -48,7 +60,7 @@ def supervise(impl: str, daemon_factory: Callable[..., Any]) -> Iterator[Supervi
 
     def start(watchers: Watchers, stats: bool = False) -> Supervisor:
         if impl == CIRCUSD_IMPL:
-            sup = start_circusd(short / f"r{len(started)}", watchers, stats)
+            sup = start_circusd(short / f"r{len(started)}", watchers, stats, ctl_runner)
         else:
             daemon = daemon_factory(toml_body(watchers), sub=f"d{len(started)}")
             sup = Supervisor(
@@ -59,6 +71,8 @@ def supervise(impl: str, daemon_factory: Callable[..., Any]) -> Iterator[Supervi
                 daemon.pubsub_endpoint,
                 daemon.stats_endpoint,
                 _shutdown=daemon.stop,
+                runner=ctl_runner,
+                rewrite=functools.partial(rewrite_toml, daemon.config),
             )
         started.append(sup)
         return sup

@@ -366,6 +366,13 @@ class Arbiter:
             pids.append(self._guardian.pid)
         return pids
 
+    @property
+    def _circus_names(self) -> dict[int, str]:
+        names = {os.getpid(): "circusd"}
+        if self._guardian is not None:
+            names[self._guardian.pid] = "circus-tui-guardian"
+        return names
+
     def publish_stats(self) -> None:
         groups = {w.name: w.pids() for w in self.watchers.values()}
         groups["circus"] = self.circus_pids()
@@ -388,7 +395,8 @@ class Arbiter:
                     if not isinstance(info, dict):
                         continue
                     info["subtopic"] = pid
-                    info["name"] = None
+                    # As Circus names circusd and circusd-stats in its pseudo-watcher.
+                    info["name"] = self._circus_names.get(pid) if watcher is None else None
                     send([protocol.stat_topic(name, pid), protocol.encode(info)], zmq.NOBLOCK)
                 agg = watchers.get(name)
                 if agg is not None:

@@ -172,8 +172,9 @@ async def _scale(arbiter: Arbiter, props: dict[str, Any], sign: int) -> dict[str
     work = watcher.scale(delta=sign * nb)
     if _bool(props, "waiting"):
         return {"numprocesses": await work}
+    # As Circus: without waiting the reply carries no count (circusctl then prints "ok").
     arbiter.spawn_task(work)
-    return {"numprocesses": max(0, watcher.numprocesses + sign * nb)}
+    return {}
 
 
 @command("incr")
@@ -186,41 +187,49 @@ async def cmd_decr(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
     return await _scale(arbiter, props, -1)
 
 
-async def _each(watchers: list[Watcher], action: str, reverse: bool) -> dict[str, list[str]]:
-    info: dict[str, list[str]] = {"started": [], "stopped": [], "kept": []}
+async def _each(watchers: list[Watcher], action: str, reverse: bool) -> None:
     by_priority: dict[int, list[Watcher]] = {}
     for w in watchers:
         by_priority.setdefault(w.config.priority, []).append(w)
     for prio in sorted(by_priority, reverse=reverse):
-        group = by_priority[prio]
-        results = await asyncio.gather(*(getattr(w, action)() for w in group))
-        for w, changed in zip(group, results, strict=True):
-            if action == "restart":
-                info["stopped"].append(w.name)
-                info["started"].append(w.name)
-            elif changed:
-                info["started" if action == "start" else "stopped"].append(w.name)
-            else:
-                info["kept"].append(w.name)
-    return info
+        await asyncio.gather(*(getattr(w, action)() for w in by_priority[prio]))
+
+
+async def _start_stop(arbiter: Arbiter, props: dict[str, Any], action: str) -> dict[str, Any]:
+    """As Circus: for one named watcher, `waiting` replies with the pids started, stopped
+    and kept; for several, with no `info`."""
+    watchers = _matching(arbiter, props)
+    work = _each(watchers, action, reverse=action != "stop")
+    if not _bool(props, "waiting"):
+        arbiter.spawn_task(work)
+        return {}
+    single = watchers[0] if _str(props, "name") is not None and len(watchers) == 1 else None
+    before = set(single.pids()) if single is not None else set()
+    await work
+    if single is None:
+        return {}
+    if action == "stop":
+        return {"info": None}
+    after = set(single.pids())
+    info: dict[str, list[int]] = {"started": sorted(after - before), "kept": sorted(after & before)}
+    if action == "restart":
+        info["stopped"] = sorted(before - after)
+    return {"info": info}
 
 
 @command("start")
 async def cmd_start(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    info = await _maybe_wait(arbiter, props, _each(_matching(arbiter, props), "start", True))
-    return {"info": info} if info else {}
+    return await _start_stop(arbiter, props, "start")
 
 
 @command("stop")
 async def cmd_stop(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    info = await _maybe_wait(arbiter, props, _each(_matching(arbiter, props), "stop", False))
-    return {"info": info} if info else {}
+    return await _start_stop(arbiter, props, "stop")
 
 
 @command("restart")
 async def cmd_restart(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    info = await _maybe_wait(arbiter, props, _each(_matching(arbiter, props), "restart", True))
-    return {"info": info} if info else {}
+    return await _start_stop(arbiter, props, "restart")
 
 
 @command("reload")
@@ -325,10 +334,11 @@ async def cmd_listsockets(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, 
 
 @command("numprocesses")
 async def cmd_numprocesses(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+    # As Circus: processes running now, not the target (`status` details give the target).
     if _str(props, "name") is not None:
         watcher = _watcher(arbiter, props)
-        return {"numprocesses": watcher.numprocesses, "watcher_name": watcher.name}
-    return {"numprocesses": sum(w.numprocesses for w in arbiter.watchers.values())}
+        return {"numprocesses": watcher.running(), "watcher_name": watcher.name}
+    return {"numprocesses": sum(w.running() for w in arbiter.watchers.values())}
 
 
 @command("numwatchers")

@@ -277,9 +277,8 @@ class WatcherConfig:
         return [*shlex.split(self.cmd), *self.args]
 
     def as_options(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
-        out["stop_signal"] = signal_name(self.stop_signal)
-        return out
+        # Circus reports stop_signal as its number; circusctl prints it as such.
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
 
     def with_options(self, changes: dict[str, Any]) -> WatcherConfig:
         return replace(self, **check_options(changes))

@@ -75,6 +75,9 @@ class Watcher:
         beside the policy's replacement."""
         return [p for p in self.processes.values() if not p.stopping]
 
+    def running(self) -> int:
+        return sum(1 for p in self.processes.values() if p.alive)
+
     def pids(self) -> list[int]:
         return sorted(self.processes)
 

@@ -21,8 +21,9 @@ LINES = int(os.environ.get("BENCH_FLOOD_LINES", "2000000"))
 FLOOD = f"""
 import sys
 out = sys.stdout.buffer
+line = b'flood line %09d of the benchmark\\n'
 for start in range(0, {LINES}, 10_000):
-    out.write(b''.join(b'flood line %09d of the benchmark\\n' % i for i in range(start, start + 10_000)))
+    out.write(b''.join(line % i for i in range(start, start + 10_000)))
 out.flush()
 """
 

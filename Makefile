@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Opens the console on the demo programs, starting their daemon first if none answers.
+# Quitting the console leaves the daemon running; `.venv/bin/circus-tui ctl quit` stops it.
 run: $(STAMP)
-	$(BIN)/circus-tui daemon docs/examples/demo.toml
+	$(BIN)/circus-tui --config docs/examples/demo.toml
 
 test: $(STAMP)
 	$(BIN)/ruff check daemon tui tests

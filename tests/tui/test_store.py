@@ -1,0 +1,187 @@
+"""The view model, fed with replies and stream messages shaped as the daemon sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tui.store import (
+    CONNECTED,
+    DISCONNECTED,
+    Store,
+    fmt_bytes,
+    fmt_duration,
+    sparkline,
+)
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def status(**watchers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statuses": {n: d.get("state", "active") for n, d in watchers.items()},
+        "details": {
+            n: {"state": "active", "running": 1, "numprocesses": 1, "restarts": 0, **d}
+            for n, d in watchers.items()
+        },
+    }
+
+
+def line(seq: int, text: str, pid: int = 10, stream: str = "stdout") -> dict[str, Any]:
+    return {"seq": seq, "time": 1.0, "pid": pid, "stream": stream, "data": text}
+
+
+@pytest.fixture
+def store() -> Store:
+    s = Store(clock=Clock())
+    s.apply_status(status(web={"running": 2, "numprocesses": 3}, worker={}, api={}))
+    return s
+
+
+def test_snapshot_builds_watchers_sorted_by_name_with_first_selected(store: Store) -> None:
+    assert store.sorted_names() == ["api", "web", "worker"]
+    assert store.selected == "api"
+    assert store.watcher_cells("web")[2] == "2/3"
+    assert store.structure_changed
+
+
+def test_sorting_by_column_and_reversing(store: Store) -> None:
+    store.apply_stat("web", None, {"pid": [1], "cpu": 50.0, "cpu_total": 50.0, "mem": 1.0})
+    store.apply_stat("api", None, {"pid": [2], "cpu": 5.0, "cpu_total": 5.0, "mem": 1.0})
+    store.set_sort("cpu")
+    assert store.sorted_names()[:2] == ["web", "api"]  # busiest first
+    store.set_sort("cpu")
+    assert store.sorted_names()[-1] == "web"
+    store.set_sort("name")
+    assert store.sorted_names() == ["api", "web", "worker"]
+    with pytest.raises(KeyError):
+        store.set_sort("bogus")
+
+
+def test_watchers_that_vanish_from_status_are_removed_and_selection_moves(store: Store) -> None:
+    store.select("api")
+    store.apply_status(status(web={}, worker={}))
+    assert "api" not in store.watchers
+    assert store.selected == "web"
+
+
+def test_events_update_processes_and_timeline(store: Store) -> None:
+    store.apply_event("web", "spawn", {"process_pid": 42, "wid": 1, "time": 5.0})
+    assert 42 in store.watchers["web"].processes
+    store.apply_event("web", "reap", {"process_pid": 42, "wid": 1, "exit_code": -9, "time": 6.0})
+    assert 42 not in store.watchers["web"].processes
+    assert store.watchers["web"].last_exit_by_wid[1] == "killed by SIGKILL"
+    store.apply_event(
+        "web",
+        "backoff",
+        {"delay": 2.0, "retry_at": 1_000_002.0, "reason": "exited with code 1", "time": 7.0},
+    )
+    assert store.watcher_cells("web")[1] == "backoff 2s"
+    kinds = [e.kind for e in store.watchers["web"].events]
+    assert kinds == ["spawn", "reap", "backoff"]
+    store.apply_event("web", "failed", {"reason": "5 quick restarts", "time": 8.0})
+    assert store.watchers["web"].state == "failed"
+
+
+def test_event_topics_with_lowercased_names_find_the_watcher() -> None:
+    s = Store(clock=Clock())
+    s.apply_status(status(WebApp={}))
+    s.apply_event("webapp", "spawn", {"process_pid": 7, "time": 1.0})
+    assert 7 in s.watchers["WebApp"].processes
+
+
+def test_stats_stream_keeps_history_and_drops_gone_processes(store: Store) -> None:
+    store.apply_stat("web", 1, {"pid": 1, "cpu": 10.0, "mem": 1.0, "rss": 1000, "wid": 1})
+    store.apply_stat("web", 2, {"pid": 2, "cpu": 20.0, "mem": 1.0, "rss": 2000, "wid": 2})
+    store.apply_stat("web", None, {"pid": [1, 2], "cpu": 15.0, "cpu_total": 30.0, "mem": 2.0})
+    w = store.watchers["web"]
+    assert w.cpu == 30.0 and w.rss == 3000 and list(w.cpu_history) == [30.0]
+    store.apply_stat("web", None, {"pid": [2], "cpu": 20.0, "cpu_total": 20.0, "mem": 1.0})
+    assert set(w.processes) == {2}
+    rows = store.process_rows("web")
+    assert rows[0][0] == "2" and rows[0][1][2] == "20.0"
+
+
+def test_output_gap_waits_for_refill_and_keeps_order(store: Store) -> None:
+    store.select("web")
+    store.apply_tail("web", [line(1, "a"), line(2, "b")], last_seq=2)
+    assert (
+        store.apply_output({"watcher": "web", "first": 3, "last": 3, "lines": [line(3, "c")]})
+        is None
+    )
+    gap = store.apply_output({"watcher": "web", "first": 6, "last": 6, "lines": [line(6, "f")]})
+    assert gap == ("web", 3)
+    # Batches that arrive while the refill is on its way wait for it.
+    assert (
+        store.apply_output({"watcher": "web", "first": 7, "last": 7, "lines": [line(7, "g")]})
+        is None
+    )
+    store.apply_tail("web", [line(4, "d"), line(5, "e"), line(6, "f")], last_seq=6)
+    texts = [store.log.visible(i).text for i in range(len(store.log))]
+    assert texts == ["a", "b", "c", "d", "e", "f", "g"]
+
+
+def test_duplicate_lines_from_snapshot_and_stream_are_shown_once(store: Store) -> None:
+    store.select("web")
+    store.apply_output(
+        {"watcher": "web", "first": 5, "last": 6, "lines": [line(5, "x"), line(6, "y")]}
+    )
+    store.apply_tail("web", [line(4, "w"), line(5, "x"), line(6, "y")], last_seq=6)
+    texts = [store.log.visible(i).text for i in range(len(store.log))]
+    assert texts.count("x") == 1 and texts.count("y") == 1
+
+
+def test_log_scope_follows_selection_or_shows_all(store: Store) -> None:
+    store.apply_tail("web", [line(1, "from web")], last_seq=1)
+    store.apply_tail("api", [line(1, "from api")], last_seq=1)
+    store.select("web")
+    assert [store.log.visible(i).text for i in range(len(store.log))] == ["from web"]
+    store.set_log_all(True)
+    assert len(store.log) == 2
+    store.set_filter("API")
+    assert [store.log.visible(i).text for i in range(len(store.log))] == ["from api"]
+
+
+def test_connection_state_changes_are_flagged(store: Store) -> None:
+    store.connection_changed = False
+    store.set_connection(CONNECTED)
+    assert store.connection_changed
+    store.connection_changed = False
+    store.set_connection(CONNECTED)
+    assert not store.connection_changed
+    store.set_connection(DISCONNECTED, "daemon went away")
+    assert store.connection_changed and store.connection_note == "daemon went away"
+
+
+def test_circusd_targets_come_from_options() -> None:
+    s = Store(clock=Clock())
+    s.daemon_kind = "circusd"
+    s.apply_status({"statuses": {"sl": "active"}})
+    s.apply_options("sl", {"numprocesses": 4})
+    s.apply_stats_infos({"sl": {"1": {"pid": 1, "cpu": 0.0, "mem": 0.1}}})
+    assert s.watcher_cells("sl")[2] == "1/4"
+    assert not s.streams_output
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0, "0B"), (1023, "1023B"), (1536, "1.5K"), (5 * 2**20, "5.0M"), (3 * 2**30, "3.0G")],
+)
+def test_fmt_bytes(value: int, text: str) -> None:
+    assert fmt_bytes(value) == text
+
+
+def test_fmt_duration_and_sparkline() -> None:
+    assert [fmt_duration(s) for s in (None, 5, 65, 3700, 90000)] == [
+        "-", "5s", "1m05s", "1h01m", "1d01h",
+    ]  # fmt: skip
+    assert sparkline([0, 50, 100], 3, top=100) == "▁▅█"
+    assert sparkline([], 5) == ""
+    assert len(sparkline(range(100), 12)) == 12

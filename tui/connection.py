@@ -1,0 +1,223 @@
+"""The console's link to a daemon: a snapshot first, then the event, stats and output streams,
+and reconnection whenever the daemon goes away.
+
+Subscriptions are made before the snapshot is taken, so nothing published in between is
+lost; the store skips what the snapshot already holds by sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from daemon import protocol
+from daemon.client import AsyncClient, CallError
+from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
+
+log = logging.getLogger("circus-tui.console")
+
+HEARTBEAT = 2.0  # seconds between status refreshes, which double as liveness checks
+RETRY_MIN, RETRY_MAX = 0.5, 5.0
+
+
+class Link:
+    def __init__(
+        self,
+        store: Store,
+        endpoint: str,
+        *,
+        tail_lines: int = 500,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.endpoint = endpoint
+        self.tail_lines = tail_lines
+        self.on_change = on_change or (lambda: None)
+        self.client: AsyncClient | None = None
+        self.options: dict[str, Any] = {}
+        self._ctx = zmq.asyncio.Context()
+        self._refills: set[asyncio.Task[None]] = set()
+        store.endpoint = endpoint
+
+    # -- commands ---------------------------------------------------------------------
+
+    async def call(self, command: str, **props: Any) -> dict[str, Any]:
+        if self.client is None or self.store.connection != CONNECTED:
+            raise CallError("not connected to the daemon")
+        return await self.client.call(command, **props)
+
+    # -- the session loop -------------------------------------------------------------
+
+    async def run(self) -> None:
+        delay = RETRY_MIN
+        while True:
+            try:
+                await self._session()
+            except asyncio.CancelledError:
+                raise
+            except (CallError, zmq.ZMQError, OSError, ValueError, KeyError) as exc:
+                was = self.store.connection
+                self.store.set_connection(DISCONNECTED, _why(exc))
+                if was == CONNECTED:
+                    delay = RETRY_MIN
+                self.on_change()
+            finally:
+                self._close_client()
+            await asyncio.sleep(delay)
+            delay = min(RETRY_MAX, delay * 2)
+            if self.store.connection != CONNECTED:
+                self.store.set_connection(DISCONNECTED, f"reconnecting to {self.endpoint}")
+
+    async def _session(self) -> None:
+        self.client = AsyncClient(self.endpoint, timeout=3.0)
+        if self.store.connection != DISCONNECTED:
+            self.store.set_connection(CONNECTING, f"connecting to {self.endpoint}")
+        self.options = (await self.client.call("globaloptions"))["options"]
+        ours = "instance" in self.options
+        self.store.daemon_kind = "circus-tui" if ours else "circusd"
+        events = self._subscribe(
+            self.options.get("pubsub_endpoint"),
+            [protocol.EVENT_PREFIX.encode()] + ([protocol.OUTPUT_PREFIX.encode()] if ours else []),
+        )
+        stats = self._subscribe(self.options.get("stats_endpoint"), [protocol.STAT_PREFIX.encode()])
+        try:
+            await self._snapshot()
+            self.store.set_connection(CONNECTED, "")
+            self.on_change()
+            tasks = [asyncio.ensure_future(self._heartbeat())]
+            if events is not None:
+                tasks.append(asyncio.ensure_future(self._read_events(events)))
+            if stats is not None:
+                tasks.append(asyncio.ensure_future(self._read_stats(stats)))
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    task.result()
+            finally:
+                for task in tasks:
+                    task.cancel()
+        finally:
+            for sock in (events, stats):
+                if sock is not None:
+                    sock.close(linger=0)
+
+    def _subscribe(self, endpoint: str | None, prefixes: list[bytes]) -> zmq.asyncio.Socket | None:
+        if not endpoint:
+            return None
+        sock = self._ctx.socket(zmq.SUB)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.RCVHWM, 100_000)
+        for prefix in prefixes:
+            sock.setsockopt(zmq.SUBSCRIBE, prefix)
+        sock.connect(endpoint)
+        return sock
+
+    async def _snapshot(self) -> None:
+        assert self.client is not None
+        store = self.store
+        store.apply_status(await self.client.call("status"))
+        if store.daemon_kind == "circusd":
+            # Circus reports no targets in `status`: ask each watcher's options.
+            replies = await asyncio.gather(
+                *(self.client.call("options", name=n) for n in list(store.watchers)),
+                return_exceptions=True,
+            )
+            for name, reply in zip(list(store.watchers), replies, strict=True):
+                if isinstance(reply, dict):
+                    store.apply_options(name, reply.get("options", {}))
+        stats = await self.client.call("stats")
+        store.apply_stats_infos(stats.get("infos", {}))
+        if store.daemon_kind == "circus-tui":
+            history = await self.client.call("history")
+            store.apply_history(history.get("history", {}))
+            await self._tails(list(store.watchers))
+
+    async def _tails(self, names: list[str]) -> None:
+        assert self.client is not None
+        replies = await asyncio.gather(
+            *(self.client.call("tail", name=n, count=self.tail_lines) for n in names),
+            return_exceptions=True,
+        )
+        for name, reply in zip(names, replies, strict=True):
+            if isinstance(reply, dict):
+                self.store.apply_tail(name, reply.get("lines", []), int(reply.get("last_seq", 0)))
+
+    async def _heartbeat(self) -> None:
+        assert self.client is not None
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            reply = await self.client.call("status", timeout=HEARTBEAT + 1)
+            before = set(self.store.watchers)
+            self.store.apply_status(reply)
+            added = [n for n in self.store.watchers if n not in before]
+            if added and self.store.streams_output:
+                await self._tails(added)
+            self.on_change()
+
+    async def _read_events(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            topic, body = await sock.recv_multipart()
+            try:
+                data = json.loads(body)
+            except ValueError:
+                continue
+            if topic.startswith(b"output."):
+                gap = self.store.apply_output(data)
+                if gap is not None:
+                    task = asyncio.ensure_future(self._refill(*gap))
+                    self._refills.add(task)
+                    task.add_done_callback(self._refills.discard)
+            else:
+                rest = topic.decode("utf-8", "replace")[len(protocol.EVENT_PREFIX) :]
+                name, _, event = rest.rpartition(".")
+                self.store.apply_event(name, event, data)
+                if event in ("add", "remove") and self.client is not None:
+                    self.store.apply_status(await self.client.call("status"))
+
+    async def _refill(self, name: str, since: int) -> None:
+        try:
+            reply = await self.call("tail", name=name, since=since)
+        except CallError:
+            self.store.refill_failed(name)
+            return
+        self.store.apply_tail(name, reply.get("lines", []), int(reply.get("last_seq", 0)))
+
+    async def _read_stats(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            topic, body = await sock.recv_multipart()
+            parts = topic.decode("utf-8", "replace").split(".")
+            if len(parts) < 2 or parts[1] in ("sockets", "circus"):
+                continue
+            try:
+                data = json.loads(body)
+            except ValueError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            if len(parts) == 3 and parts[2].isdigit():
+                self.store.apply_stat(parts[1], int(parts[2]), data)
+            elif len(parts) == 2:
+                self.store.apply_stat(parts[1], None, data)
+
+    def _close_client(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.close()
+            self.client = None
+
+    def close(self) -> None:
+        self._close_client()
+        self._ctx.destroy(linger=0)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, CallError):
+        return exc.reason
+    return f"{type(exc).__name__}: {exc}"

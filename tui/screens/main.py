@@ -1,0 +1,249 @@
+"""The main screen: watchers, the selected watcher's processes and trends, and its output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
+
+from tui.store import CONNECTED, DISCONNECTED, fmt_bytes
+from tui.widgets.log_view import LogView
+from tui.widgets.tables import WATCHER_COLUMNS, ProcessTable, WatchersTable
+
+if TYPE_CHECKING:
+    from tui.app import CircusApp
+
+# Actions that change something on the daemon: hidden and refused with --readonly.
+MUTATING = {"scale_up", "scale_down", "start_watcher", "stop_watcher", "restart_watcher"}
+
+SORT_BINDINGS = [
+    Binding(
+        str(i),
+        f"sort('{key}')",
+        f"Sort by {label.lower()}",
+        show=False,
+        id=f"sort-{key}",
+        tooltip=f"Sort watchers by {label.lower()}; again to reverse",
+    )
+    for i, (key, label) in enumerate(WATCHER_COLUMNS[:7], start=1)
+]
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("plus", "scale_up", "+1", id="scale-up", tooltip="Add a process now"),
+        Binding("minus", "scale_down", "-1", id="scale-down", tooltip="Remove a process now"),
+        Binding("s", "start_watcher", "Start", id="start", tooltip="Start the watcher"),
+        Binding("x", "stop_watcher", "Stop", id="stop", tooltip="Stop it (asks first)"),
+        Binding("r", "restart_watcher", "Restart", id="restart", tooltip="Restart (asks first)"),
+        Binding("slash", "filter_log", "Filter", id="filter", tooltip="Filter the output"),
+        Binding("f", "toggle_follow", "Follow", id="follow", tooltip="Follow new output"),
+        Binding("a", "toggle_all", "All logs", id="all-logs", tooltip="All watchers' output"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
+        *SORT_BINDINGS,
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield WatchersTable(id="watchers")
+        with Horizontal(id="middle"):
+            yield ProcessTable(id="processes")
+            with Vertical(id="trends"):
+                yield Label("CPU", id="cpu-label")
+                yield Sparkline([], id="cpu-spark")
+                yield Label("Memory", id="mem-label")
+                yield Sparkline([], id="mem-spark")
+        with Vertical(id="log-area"):
+            yield Label("", id="log-title")
+            yield LogView(self.app_.store.log, id="log")
+            yield Input(placeholder="filter: text or regex, Esc clears", id="filter")
+        yield Footer()
+
+    @property
+    def app_(self) -> CircusApp:
+        return self.app  # type: ignore[return-value]
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        table = self.query_one(WatchersTable)
+        table.focus()
+
+    # -- refresh, once per UI tick ---------------------------------------------------
+
+    def refresh_from_store(self) -> None:
+        store = self.app_.store
+        structure = store.structure_changed
+        store.structure_changed = False
+        dirty = store.take_dirty()
+        watchers = self.query_one(WatchersTable)
+        with self.app.batch_update():
+            watchers.sync(store, dirty, structure)
+            if structure and store.selected is None and watchers.row_count:
+                store.select(watchers.current_key())
+            if structure or store.selected in dirty:
+                self.query_one(ProcessTable).sync(store)
+                self._refresh_trends()
+            if store.log_changed:
+                store.log_changed = False
+                self._refresh_log_title()
+                self.query_one(LogView).refresh_lines()
+            if store.connection_changed:
+                store.connection_changed = False
+                self._refresh_status()
+                self._refresh_log_title()
+                self.set_class(store.connection == DISCONNECTED, "-disconnected")
+
+    def _refresh_status(self) -> None:
+        store = self.app_.store
+        mark = {CONNECTED: "●", DISCONNECTED: "○"}.get(store.connection, "◌")
+        kind = "" if store.daemon_kind == "circus-tui" else f" ({store.daemon_kind})"
+        note = f" — {store.connection_note}" if store.connection_note else ""
+        ro = "  [read-only]" if self.app_.readonly else ""
+        status = self.query_one("#status", Static)
+        status.update(f"circus-tui  {store.endpoint}{kind}  {mark} {store.connection}{note}{ro}")
+        status.set_class(store.connection == DISCONNECTED, "-disconnected")
+        status.set_class(store.connection == CONNECTED, "-connected")
+
+    def _refresh_trends(self) -> None:
+        store = self.app_.store
+        w = store.watchers.get(store.selected or "")
+        cpu = list(w.cpu_history)[-120:] if w else []
+        mem = list(w.mem_history)[-120:] if w else []
+        self.query_one("#cpu-spark", Sparkline).data = cpu or [0.0]
+        self.query_one("#mem-spark", Sparkline).data = mem or [0.0]
+        self.query_one("#cpu-label", Label).update(f"CPU {cpu[-1]:.1f}%" if cpu else "CPU")
+        self.query_one("#mem-label", Label).update(
+            f"Memory {fmt_bytes(mem[-1])}" if mem else "Memory"
+        )
+
+    def _refresh_log_title(self) -> None:
+        store = self.app_.store
+        scope = "all watchers" if store.log_all else (store.selected or "-")
+        if not store.streams_output:
+            text = f"Output of {scope}: this daemon ({store.daemon_kind}) does not stream output"
+        else:
+            follow = "following" if self.query_one(LogView).follow else "paused (f follows)"
+            flt = store.log_filter
+            bad = f"  [{store.log.filter_error}]" if store.log.filter_error else ""
+            shown = f"  filter: {flt!r} ({len(store.log)} lines){bad}" if flt else ""
+            text = f"Output of {scope} — {follow}{shown}"
+        self.query_one("#log-title", Label).update(text)
+        log = self.query_one(LogView)
+        log.show_watcher = store.log_all
+
+    # -- events from widgets ---------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id != "watchers" or event.row_key is None:
+            return
+        store = self.app_.store
+        name = str(event.row_key.value)
+        if name != store.selected:
+            store.select(name)
+            self.query_one(ProcessTable).sync(store)
+            self._refresh_trends()
+            self._refresh_log_title()
+            self.query_one(LogView).refresh_lines()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "watchers" and event.row_key is not None:
+            self.app_.open_details(str(event.row_key.value))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        if event.data_table.id == "watchers" and str(event.column_key.value) in dict(
+            WATCHER_COLUMNS[:7]
+        ):
+            self.action_sort(str(event.column_key.value))
+
+    def on_log_view_follow_changed(self, _event: Any) -> None:
+        self._refresh_log_title()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.app_.store.set_filter(event.value)
+            self.refresh_from_store()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.query_one(LogView).focus()
+
+    # -- actions ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in MUTATING and self.app_.readonly)
+
+    def _selected(self) -> str | None:
+        name = self.app_.store.selected
+        if name is None:
+            self.notify("No watcher selected", severity="warning")
+        return name
+
+    def action_scale_up(self) -> None:
+        if (name := self._selected()) is not None:
+            self.app_.send(f"incr {name}", "incr", name=name, nb=1, waiting=True)
+
+    def action_scale_down(self) -> None:
+        if (name := self._selected()) is not None:
+            self.app_.send(f"decr {name}", "decr", name=name, nb=1, waiting=True)
+
+    def action_start_watcher(self) -> None:
+        if (name := self._selected()) is not None:
+            self.app_.send(f"start {name}", "start", name=name, match="simple", waiting=True)
+
+    def action_stop_watcher(self) -> None:
+        if (name := self._selected()) is not None:
+            self.app_.confirm_then_send(
+                f"Stop {name}?",
+                "Its processes get their stop signal, then SIGKILL after graceful_timeout.",
+                f"stop {name}",
+                "stop",
+                name=name,
+                match="simple",
+                waiting=True,
+            )
+
+    def action_restart_watcher(self) -> None:
+        if (name := self._selected()) is not None:
+            self.app_.confirm_then_send(
+                f"Restart {name}?",
+                "Every process is stopped, then started again.",
+                f"restart {name}",
+                "restart",
+                name=name,
+                match="simple",
+                waiting=True,
+            )
+
+    def action_filter_log(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.app_.store.set_filter("")
+            self.refresh_from_store()
+            self.query_one(WatchersTable).focus()
+
+    def action_toggle_follow(self) -> None:
+        self.query_one(LogView).action_toggle_follow()
+        self._refresh_log_title()
+
+    def action_toggle_all(self) -> None:
+        store = self.app_.store
+        store.set_log_all(not store.log_all)
+        self.refresh_from_store()
+
+    def action_sort(self, key: str) -> None:
+        store = self.app_.store
+        store.set_sort(key)
+        self.refresh_from_store()
+        arrow = "▼" if store.sort_reverse else "▲"
+        self.notify(f"Sorted by {key} {arrow}", timeout=1.5)

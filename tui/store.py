@@ -1,0 +1,490 @@
+"""The console's view model: everything the screens show, as plain Python.
+
+The connection feeds it snapshots and stream messages; the UI tick reads what changed since
+the last refresh and renders it. No Textual here, so all of it is unit-tested directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui.logbuffer import LogBuffer, LogEntry
+
+HISTORY_POINTS = 600  # ten minutes at one sample a second
+EVENTS_KEPT = 200
+SPARK = "▁▂▃▄▅▆▇█"
+
+CONNECTING, CONNECTED, DISCONNECTED = "connecting", "connected", "disconnected"
+
+
+@dataclass
+class ProcessView:
+    pid: int
+    wid: int | None = None
+    cpu: float = 0.0
+    mem: float = 0.0
+    rss: int = 0
+    started: float | None = None
+    state: str = "running"
+
+
+@dataclass(frozen=True)
+class EventView:
+    time: float
+    kind: str  # spawn, reap, kill, start, stop, backoff, failed, ...
+    text: str
+
+
+@dataclass
+class WatcherView:
+    name: str
+    state: str = "unknown"
+    running: int = 0
+    target: int = 0
+    cpu: float = 0.0  # whole trees, percent of one core
+    mem: float = 0.0  # percent of RAM
+    rss: int = 0
+    restarts: int = 0
+    started_at: float | None = None
+    reason: str | None = None
+    last_exit: str | None = None
+    retry_at: float | None = None
+    cpu_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    mem_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
+    processes: dict[int, ProcessView] = field(default_factory=dict)
+    last_exit_by_wid: dict[int, str] = field(default_factory=dict)
+    events: deque[EventView] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+# -- formatting (pure functions: what a cell shows) ------------------------------------
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "K", "M", "G", "T"):
+        if abs(n) < 1024 or unit == "T":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n /= 1024
+    return f"{n:.1f}T"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def sparkline(values: Iterable[float], width: int, top: float | None = None) -> str:
+    points = list(values)[-width:]
+    if not points:
+        return ""
+    high = top if top is not None else max(max(points), 1e-9)
+    scale = len(SPARK) - 1
+    return "".join(SPARK[min(scale, max(0, round(v / high * scale)))] for v in points)
+
+
+def state_text(w: WatcherView, now: float) -> str:
+    if w.retry_at and w.state == "active":
+        return f"backoff {max(0, w.retry_at - now):.0f}s"
+    return w.state
+
+
+SORT_KEYS: dict[str, Callable[[WatcherView, float], Any]] = {
+    "name": lambda w, now: w.name.lower(),
+    "state": lambda w, now: (w.state, w.name.lower()),
+    "procs": lambda w, now: (w.running, w.target),
+    "cpu": lambda w, now: w.cpu,
+    "mem": lambda w, now: w.rss,
+    "restarts": lambda w, now: w.restarts,
+    "uptime": lambda w, now: (now - w.started_at) if w.started_at and w.running else -1,
+}
+
+
+class Store:
+    def __init__(self, clock: Callable[[], float] = time.time, log_lines: int = 20_000) -> None:
+        self.clock = clock
+        self.endpoint = ""
+        self.connection = CONNECTING
+        self.connection_note = ""
+        self.daemon_kind = "circus-tui"  # or "circusd": a real Circus, no output streaming
+        self.watchers: dict[str, WatcherView] = {}
+        self.log = LogBuffer(maxlen=log_lines)
+        self.last_seq: dict[str, int] = {}
+        self._refilling: dict[str, list[dict[str, Any]]] = {}
+        self.sort_key = "name"
+        self.sort_reverse = False
+        self.selected: str | None = None
+        self.log_all = False  # show every watcher's output, not just the selected one
+        self.log_filter = ""
+        # What changed since the UI last looked: names of watchers, and flags.
+        self.dirty: set[str] = set()
+        self.structure_changed = True  # watchers added or removed
+        self.log_changed = False
+        self.connection_changed = True
+
+    # -- connection -------------------------------------------------------------------
+
+    def set_connection(self, state: str, note: str = "") -> None:
+        if (state, note) != (self.connection, self.connection_note):
+            self.connection, self.connection_note = state, note
+            self.connection_changed = True
+
+    @property
+    def streams_output(self) -> bool:
+        return self.daemon_kind == "circus-tui"
+
+    # -- snapshot ---------------------------------------------------------------------
+
+    def _watcher(self, name: str) -> WatcherView:
+        w = self.watchers.get(name)
+        if w is None:
+            w = self.watchers[name] = WatcherView(name)
+            self.structure_changed = True
+        self.dirty.add(name)
+        return w
+
+    def apply_status(self, reply: dict[str, Any]) -> None:
+        """A `status` reply without a name: every watcher and, from our daemon, details."""
+        statuses: dict[str, str] = reply.get("statuses", {})
+        details: dict[str, dict[str, Any]] = reply.get("details", {})
+        for name in [n for n in self.watchers if n not in statuses]:
+            self.remove(name)
+        for name, state in statuses.items():
+            w = self._watcher(name)
+            w.state = state
+            if name in details:
+                self._apply_details(w, details[name])
+        if self.selected not in self.watchers and self.watchers:
+            self.select(self.sorted_names()[0])
+
+    def _apply_details(self, w: WatcherView, d: dict[str, Any]) -> None:
+        w.state = d.get("state", w.state)
+        w.running = int(d.get("running", w.running))
+        w.target = int(d.get("numprocesses", w.target))
+        w.restarts = int(d.get("restarts", w.restarts))
+        w.reason = d.get("reason")
+        w.last_exit = d.get("last_exit")
+        w.retry_at = d.get("retry_at")
+        w.started_at = d.get("started_at", w.started_at)
+
+    def apply_watcher_status(self, name: str, reply: dict[str, Any]) -> None:
+        w = self._watcher(name)
+        w.state = reply.get("status", w.state)
+        if "details" in reply:
+            self._apply_details(w, reply["details"])
+
+    def apply_target(self, name: str, numprocesses: int) -> None:
+        """Circus has no details: its target comes from `options`."""
+        w = self._watcher(name)
+        w.target = numprocesses
+
+    def apply_options(self, name: str, options: dict[str, Any]) -> None:
+        w = self._watcher(name)
+        w.options = options
+        if "numprocesses" in options:
+            w.target = int(options["numprocesses"])
+
+    def apply_stats_infos(self, infos: dict[str, dict[str, Any]]) -> None:
+        """A `stats` reply: per watcher, per pid, Circus's process info."""
+        for name, procs in infos.items():
+            if name not in self.watchers:
+                continue
+            w = self._watcher(name)
+            seen: set[int] = set()
+            for key, info in (procs or {}).items():
+                if not isinstance(info, dict):
+                    continue
+                pid = int(info.get("pid", key))
+                seen.add(pid)
+                self._apply_process_info(w, pid, info)
+            for pid in [p for p in w.processes if p not in seen]:
+                del w.processes[pid]
+            self._aggregate(w)
+
+    def _apply_process_info(self, w: WatcherView, pid: int, info: dict[str, Any]) -> None:
+        p = w.processes.get(pid)
+        if p is None:
+            p = w.processes[pid] = ProcessView(pid)
+        p.wid = info.get("wid", p.wid)
+        p.cpu = _num(info.get("cpu"))
+        p.mem = _num(info.get("mem"))
+        p.rss = int(_num(info.get("rss", 0)))
+        started = info.get("started") or info.get("create_time")
+        if isinstance(started, int | float):
+            p.started = float(started)
+
+    def _aggregate(self, w: WatcherView) -> None:
+        w.cpu = sum(p.cpu for p in w.processes.values())
+        w.mem = sum(p.mem for p in w.processes.values())
+        w.rss = sum(p.rss for p in w.processes.values())
+        if self.daemon_kind != "circus-tui":
+            w.running = len(w.processes)
+
+    def apply_history(self, history: dict[str, Any]) -> None:
+        for name, series in history.get("watchers", {}).items():
+            w = self.watchers.get(name)
+            if w is None:
+                continue
+            w.cpu_history.clear()
+            w.cpu_history.extend(series.get("cpu", []))
+            w.mem_history.clear()
+            w.mem_history.extend(series.get("rss", series.get("mem", [])))
+            self.dirty.add(name)
+
+    # -- streams ----------------------------------------------------------------------
+
+    def apply_stat(self, watcher: str, pid: int | None, body: dict[str, Any]) -> None:
+        """One stats message: `stat.<watcher>.<pid>` or the aggregate `stat.<watcher>`."""
+        w = self.watchers.get(watcher)
+        if w is None:
+            return
+        if pid is not None:
+            if pid in w.processes or len(w.processes) < max(w.target, w.running, 1) + 8:
+                self._apply_process_info(w, pid, body)
+            self.dirty.add(watcher)
+            return
+        pids = {int(p) for p in body.get("pid", []) if str(p).isdigit()}
+        for gone in [p for p in w.processes if p not in pids]:
+            del w.processes[gone]
+        cpu_total = body.get("cpu_total")
+        if cpu_total is None:
+            cpu_total = _num(body.get("cpu")) * max(1, len(pids))
+        w.cpu = _num(cpu_total)
+        w.mem = _num(body.get("mem"))
+        if "rss" in body:
+            w.rss = int(_num(body["rss"]))
+        else:
+            w.rss = sum(p.rss for p in w.processes.values())
+        if self.daemon_kind != "circus-tui":
+            w.running = len(pids)
+        w.cpu_history.append(w.cpu)
+        w.mem_history.append(float(w.rss))
+        self.dirty.add(watcher)
+
+    def apply_event(self, watcher: str, event: str, body: dict[str, Any]) -> None:
+        name = self._resolve(watcher)
+        if event == "remove":
+            if name is not None:
+                self.remove(name)
+            return
+        if name is None:
+            if event != "add":
+                return
+            name = watcher
+        w = self._watcher(name)
+        now = _num(body.get("time")) or self.clock()
+        pid = body.get("process_pid")
+        text = event
+        if event == "spawn" and isinstance(pid, int):
+            w.processes.setdefault(pid, ProcessView(pid, wid=body.get("wid"), started=now))
+            w.running = sum(1 for p in w.processes.values() if p.state == "running")
+            text = f"spawned pid {pid}" + (f" (wid {body['wid']})" if "wid" in body else "")
+        elif event == "reap" and isinstance(pid, int):
+            p = w.processes.pop(pid, None)
+            reason = body.get("reason") or _exit_text(body.get("exit_code"))
+            wid = body.get("wid", p.wid if p else None)
+            if wid is not None:
+                w.last_exit_by_wid[int(wid)] = reason
+            w.running = sum(1 for p in w.processes.values() if p.state == "running")
+            text = f"pid {pid} {reason}"
+        elif event == "kill" and isinstance(pid, int):
+            if pid in w.processes:
+                w.processes[pid].state = "stopping"
+            text = f"stopping pid {pid}"
+        elif event == "backoff":
+            w.retry_at = body.get("retry_at")
+            w.reason = f"backing off after {body.get('reason')}"
+            text = f"backoff {_num(body.get('delay')):.1f}s after {body.get('reason')}"
+        elif event == "failed":
+            w.state = "failed"
+            w.reason = body.get("reason")
+            w.retry_at = None
+            text = f"failed: {body.get('reason')}"
+        elif event in ("start", "stop"):
+            w.state = "active" if event == "start" else "stopped"
+            w.retry_at = None
+            if event == "start":
+                w.started_at = now
+                w.reason = None
+        w.events.append(EventView(now, event, text))
+
+    def apply_output(self, batch: dict[str, Any]) -> tuple[str, int] | None:
+        """One output batch. Returns (watcher, since) when lines were missed: the caller
+        fetches them with `tail` and hands them to `apply_tail`; batches arriving meanwhile
+        wait, so the pane stays in order."""
+        name = self._resolve(str(batch.get("watcher", ""))) or str(batch.get("watcher", ""))
+        waiting = self._refilling.get(name)
+        if waiting is not None:
+            waiting.append(batch)
+            return None
+        first, last = int(batch.get("first", 0)), int(batch.get("last", 0))
+        seen = self.last_seq.get(name)
+        if seen is not None and first > seen + 1:
+            self._refilling[name] = [batch]
+            return (name, seen)
+        self._add_lines(
+            name, [ln for ln in batch.get("lines", []) if seen is None or ln["seq"] > seen]
+        )
+        self.last_seq[name] = max(last, seen or 0)
+        return None
+
+    def apply_tail(self, name: str, lines: list[dict[str, Any]], last_seq: int) -> None:
+        """Backlog from `tail` (at attach, or the refill of a gap): what is not shown yet is
+        added, then any batches that waited for it."""
+        seen = self.last_seq.get(name)
+        self._add_lines(name, [ln for ln in lines if seen is None or ln["seq"] > seen])
+        self.last_seq[name] = max(last_seq, seen or 0)
+        for batch in self._refilling.pop(name, []):
+            self.apply_output(batch)
+
+    def refill_failed(self, name: str) -> None:
+        """The refill could not be fetched: show what arrived rather than wait forever."""
+        waiting = self._refilling.pop(name, [])
+        for batch in waiting:
+            self.last_seq[name] = min(self.last_seq.get(name, 0), int(batch.get("first", 1)) - 1)
+            self.apply_output(batch)
+
+    def _add_lines(self, name: str, lines: list[dict[str, Any]]) -> None:
+        if not lines:
+            return
+        self.log.extend(
+            LogEntry(
+                seq=int(ln["seq"]),
+                time=_num(ln.get("time")),
+                watcher=name,
+                pid=int(ln.get("pid", 0)),
+                stream=str(ln.get("stream", "stdout")),
+                text=str(ln.get("data", "")),
+                partial=bool(ln.get("partial", False)),
+            )
+            for ln in lines
+        )
+        self.log_changed = True
+
+    # -- selection, sorting, structure ------------------------------------------------
+
+    def remove(self, name: str) -> None:
+        self.watchers.pop(name, None)
+        self.dirty.discard(name)
+        self.structure_changed = True
+        if self.selected == name:
+            names = self.sorted_names()
+            self.selected = None
+            self.select(names[0] if names else None)
+            self._update_log_scope()
+
+    def _resolve(self, topic_name: str) -> str | None:
+        """Events name watchers lower-cased; find the watcher as it is spelled."""
+        if topic_name in self.watchers:
+            return topic_name
+        for name in self.watchers:
+            if name.lower().replace(" ", "_") == topic_name:
+                return name
+        return None
+
+    def sorted_names(self) -> list[str]:
+        key = SORT_KEYS[self.sort_key]
+        now = self.clock()
+        by_name = sorted(self.watchers.values(), key=lambda w: w.name.lower())
+        ordered = sorted(by_name, key=lambda w: key(w, now), reverse=self.sort_reverse)
+        return [w.name for w in ordered]
+
+    def set_sort(self, key: str) -> None:
+        """Sort by `key`; choosing the current key again reverses the order."""
+        if key not in SORT_KEYS:
+            raise KeyError(key)
+        if key == self.sort_key:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_key, self.sort_reverse = key, key in ("cpu", "mem", "restarts")
+        self.structure_changed = True
+
+    def select(self, name: str | None) -> None:
+        if name != self.selected and (name is None or name in self.watchers):
+            self.selected = name
+            self._update_log_scope()
+
+    def set_log_all(self, everything: bool) -> None:
+        self.log_all = everything
+        self._update_log_scope()
+
+    def set_filter(self, text: str) -> None:
+        self.log_filter = text
+        self.log.set_filter(text or None)
+        self.log_changed = True
+
+    def _update_log_scope(self) -> None:
+        self.log.set_scope(None if self.log_all else self.selected)
+        self.log_changed = True
+
+    def take_dirty(self) -> set[str]:
+        dirty, self.dirty = self.dirty, set()
+        return dirty
+
+    # -- what the tables show ---------------------------------------------------------
+
+    def watcher_cells(self, name: str, spark_width: int = 12) -> tuple[str, ...]:
+        w = self.watchers[name]
+        now = self.clock()
+        uptime = (now - w.started_at) if w.started_at and w.running else None
+        return (
+            w.name,
+            state_text(w, now),
+            f"{w.running}/{w.target}",
+            f"{w.cpu:.1f}",
+            fmt_bytes(w.rss) if w.rss else f"{w.mem:.1f}%",
+            str(w.restarts),
+            fmt_duration(uptime),
+            sparkline(w.cpu_history, spark_width, top=max(100.0, max(w.cpu_history, default=0))),
+        )
+
+    def process_rows(self, name: str) -> list[tuple[str, tuple[str, ...]]]:
+        w = self.watchers.get(name)
+        if w is None:
+            return []
+        now = self.clock()
+        rows = []
+        for p in sorted(w.processes.values(), key=lambda p: (p.wid or 0, p.pid)):
+            last = w.last_exit_by_wid.get(p.wid or -1, "")
+            age = fmt_duration(now - p.started) if p.started else "-"
+            cells = (
+                str(p.pid),
+                str(p.wid or "-"),
+                f"{p.cpu:.1f}",
+                fmt_bytes(p.rss) if p.rss else f"{p.mem:.1f}%",
+                age,
+                p.state,
+                last,
+            )
+            rows.append((str(p.pid), cells))
+        return rows
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value)
+
+
+def _exit_text(code: Any) -> str:
+    if not isinstance(code, int):
+        return "exited"
+    if code < 0:
+        import signal
+
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"

@@ -92,6 +92,9 @@ class CircusApp(App[None]):
         elif command == "save":
             detail = f" to {reply.get('path')}"
         self.notify(f"{label}: done{detail}", timeout=3)
+        name = props.get("name")
+        if isinstance(name, str) and name in self.store.watchers and command != "rm":
+            await self.link.refresh_watcher(name)
 
     def confirm_then_send(
         self, question: str, detail: str, label: str, command: str, **props: Any

@@ -53,6 +53,19 @@ class Link:
             raise CallError("not connected to the daemon")
         return await self.client.call(command, **props)
 
+    async def refresh_watcher(self, name: str) -> None:
+        """Re-read one watcher after a command changed it (Circus sends no details, and its
+        target is only in `options`)."""
+        try:
+            reply = await self.call("status", name=name)
+            self.store.apply_watcher_status(name, reply)
+            if self.store.daemon_kind == "circusd":
+                options = await self.call("options", name=name)
+                self.store.apply_options(name, options.get("options", {}))
+        except CallError:
+            return
+        self.on_change()
+
     # -- the session loop -------------------------------------------------------------
 
     async def run(self) -> None:

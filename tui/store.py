@@ -229,7 +229,10 @@ class Store:
         w.mem = sum(p.mem for p in w.processes.values())
         w.rss = sum(p.rss for p in w.processes.values())
         if self.daemon_kind != "circus-tui":
+            # Circus has no watcher uptime: its oldest process stands in for it.
             w.running = len(w.processes)
+            starts = [p.started for p in w.processes.values() if p.started]
+            w.started_at = min(starts) if starts else None
 
     def apply_history(self, history: dict[str, Any]) -> None:
         for name, series in history.get("watchers", {}).items():

@@ -221,12 +221,15 @@ def test_a_stopped_subscriber_costs_nothing(daemon_factory: Any, tmp_path: Path)
         "    n += 1000\n",
     )
     d = daemon_factory(f'[watchers.noisy]\ncmd = "{PY} {flood}"\nmax_bytes = 50000000\n')
-    # A subscriber that never reads: like a console stopped with SIGSTOP.
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"output.")
-    sub.setsockopt(zmq.RCVHWM, 10)
-    sub.connect(d.pubsub_endpoint)
+    # A follower stopped with SIGSTOP: subscribed, never reading again.
+    import subprocess
+
+    follower = subprocess.Popen(
+        [PY, "-m", "tui.cli", "ctl", "--endpoint", d.endpoint, "tail", "noisy", "-f"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(lambda: d.call("tail", name="noisy", count=1)["last_seq"] > 10_000, timeout=30)
+    follower.send_signal(signal.SIGSTOP)
     try:
         daemon = psutil.Process(d.proc.pid)
         wait_for(lambda: d.call("tail", name="noisy", count=1)["last_seq"] > 100_000, timeout=30)
@@ -240,7 +243,8 @@ def test_a_stopped_subscriber_costs_nothing(daemon_factory: Any, tmp_path: Path)
         assert daemon.memory_info().rss < rss_early + 80 * 1024 * 1024
         assert d.call("numwatchers")["numwatchers"] == 1
     finally:
-        ctx.destroy(linger=0)
+        follower.kill()
+        follower.wait()
 
 
 def test_ctl_tail_follows(daemon_factory: Any, tmp_path: Path) -> None:

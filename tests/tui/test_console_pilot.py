@@ -227,3 +227,22 @@ async def test_hostile_output_never_reaches_the_terminal(
             assert bad not in text
         table = app.screen.query_one(DataTable)
         assert table.row_count == 1
+
+
+async def test_sorting_keeps_the_cursor_on_its_watcher(daemon: RunningDaemon) -> None:
+    app = CircusApp(daemon.endpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: table_names(app) == ["alpha", "chatty", "web"])
+        await pilot.press("down", "down")
+        await until(pilot, lambda: app.store.selected == "web")
+        await pilot.press("1")  # name again: reversed
+        await until(pilot, lambda: table_names(app) == ["web", "chatty", "alpha"])
+        table = app.screen.query_one(WatchersTable)
+        assert app.store.selected == "web" and table.cursor_row == 0
+        await pilot.press("3")  # processes: web has the most
+        await until(pilot, lambda: app.store.sort_key == "procs")
+        await until(pilot, lambda: table_names(app)[table.cursor_row] == "web")
+        # Clicking a header sorts by it as well.
+        await pilot.click(WatchersTable, offset=(3, 1))  # inside the border: the header
+        await until(pilot, lambda: app.store.sort_key == "name")
+        assert table_names(app)[table.cursor_row] == "web"

@@ -76,6 +76,8 @@ class Arbiter:
         self.output_publisher: OutputPublisher | None = None
         self.subscriptions: Subscriptions | None = None
         self.sockets: dict[str, ManagedSocket] = {}
+        # name -> fd, shared with every watcher so that sockets bound by a reload reach them.
+        self.socket_fds: dict[str, int] = {}
         self._bound: list[str] = []  # ipc endpoints this daemon bound, to unlink on exit
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -95,6 +97,7 @@ class Arbiter:
         self._end_leftovers()
         # Every socket is bound before any program starts, so a program never races its port.
         self.sockets = bind_all(self.config.sockets, self.base_dir)
+        self.socket_fds.update({name: s.fd for name, s in self.sockets.items()})
         (self.state_dir / "daemon.json").write_text(
             json.dumps({"pid": os.getpid(), "instance": self.instance, "started": self.started})
         )
@@ -207,29 +210,35 @@ class Arbiter:
     # -- watchers -----------------------------------------------------------------------
 
     def _make_watcher(self, cfg: WatcherConfig) -> Watcher:
-        output = None
-        if cfg.stdout == "pipe" or cfg.stderr == "pipe":
-            output = OutputLog(
-                cfg.name,
-                self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log",
-                self._log_path(cfg.stderr_file),
-                buffer_lines=cfg.output_buffer,
-                max_bytes=cfg.max_bytes,
-                backup_count=cfg.backup_count,
-            )
-            if self.output_publisher is not None:
-                output.listeners.append(self.output_publisher.listener(cfg.name))
+        # Every watcher has its output log, even one that captures nothing yet: `set` may
+        # switch it to pipes at any time.
+        output = OutputLog(cfg.name, None)
+        if self.output_publisher is not None:
+            output.listeners.append(self.output_publisher.listener(cfg.name))
         watcher = Watcher(
             cfg,
             instance=self.instance,
             emit=self.emit,
             output=output,
             base_dir=self.base_dir,
-            socket_fds={name: s.fd for name, s in self.sockets.items()},
+            socket_fds=self.socket_fds,
+            configure_output=self._configure_output,
         )
+        self._configure_output(watcher)
         self.watchers[cfg.name.lower()] = watcher
         self.emit(cfg.name, "add", {})
         return watcher
+
+    def _configure_output(self, watcher: Watcher) -> None:
+        cfg = watcher.config
+        assert watcher.output is not None
+        watcher.output.configure(
+            self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log",
+            self._log_path(cfg.stderr_file),
+            buffer_lines=cfg.output_buffer,
+            max_bytes=cfg.max_bytes,
+            backup_count=cfg.backup_count,
+        )
 
     def _log_path(self, value: str | None) -> Path | None:
         if not value:
@@ -291,7 +300,9 @@ class Arbiter:
         # are (re-binding would drop connections waiting in their queues).
         fresh = {n: c for n, c in new.sockets.items() if n not in self.sockets}
         try:
-            self.sockets.update(bind_all(fresh, self.base_dir))
+            bound = bind_all(fresh, self.base_dir)
+            self.sockets.update(bound)
+            self.socket_fds.update({name: s.fd for name, s in bound.items()})
         except SocketError as exc:
             raise protocol.ProtocolError(f"reload refused: {exc}", protocol.OS_ERROR) from exc
         for name, cfg in new.sockets.items():

@@ -52,13 +52,14 @@ def run_daemon(argv: list[str]) -> int:
             os._exit(1)
         print(f"circus-tui: {exc}", file=sys.stderr)
         return 1
-    if report is not None:
-        _log_to(arbiter.state_dir / "daemon.log")
-        os.write(report, b"ok")
-        os.close(report)
     if ns.pidfile:
         with open(ns.pidfile, "w") as fh:
             fh.write(f"{os.getpid()}\n")
+    if report is not None:
+        # The pidfile exists before the waiting parent hears "ok" and exits.
+        _log_to(arbiter.state_dir / "daemon.log")
+        os.write(report, b"ok")
+        os.close(report)
     try:
         asyncio.run(arbiter.run())
     finally:

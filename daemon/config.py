@@ -422,8 +422,8 @@ class _Loader:
                     continue
                 for match in _SOCKET_REFERENCE.finditer(text):
                     wanted = match.group(1) or match.group(2)
-                    # Matched exactly, as the spawner looks it up.
-                    if wanted not in sockets:
+                    # Without regard to case, as the spawner (and Circus) looks it up.
+                    if wanted.lower() not in {n.lower() for n in sockets}:
                         hint = suggest(wanted, sockets)
                         raise self.fail(
                             ("watchers", name, key),

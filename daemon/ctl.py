@@ -17,6 +17,12 @@ from daemon.paths import default_endpoints
 Builder = Callable[[argparse.Namespace], dict[str, Any]]
 
 
+def _usage(message: str) -> None:
+    """Exit as argparse does on a usage error: the message and status 2."""
+    print(f"circus-tui ctl: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _name_opt(ns: argparse.Namespace) -> dict[str, Any]:
     return {"name": ns.name} if ns.name else {}
 
@@ -38,14 +44,14 @@ def _signal_props(ns: argparse.Namespace) -> dict[str, Any]:
 
 def _set_props(ns: argparse.Namespace) -> dict[str, Any]:
     if len(ns.pairs) % 2:
-        raise SystemExit("set: give KEY VALUE pairs")
+        _usage("set: give KEY VALUE pairs")
     options = dict(zip(ns.pairs[::2], ns.pairs[1::2], strict=True))
     return {"name": ns.name, "options": options, **_waiting(ns)}
 
 
 def _add_props(ns: argparse.Namespace) -> dict[str, Any]:
     if not ns.cmd:
-        raise SystemExit("add: give NAME CMD [ARGS...]")
+        _usage("add: give NAME CMD [ARGS...]")
     props: dict[str, Any] = {"name": ns.name, "cmd": shlex.join(ns.cmd), "start": ns.start}
     return {**props, **_waiting(ns)}
 
@@ -95,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("name")
         sp.add_argument("nb", nargs="?", type=int, default=1)
         waiting(sp)
-    cmd("numprocesses", "target process count", _name_opt).add_argument("name", nargs="?")
+    cmd("numprocesses", "processes running now", _name_opt).add_argument("name", nargs="?")
     cmd("numwatchers", "number of watchers", lambda ns: {})
     sp = cmd(
         "stats",
@@ -195,7 +201,7 @@ def _fix_signal_args(ns: argparse.Namespace) -> None:
     elif len(ns.rest) == 2:
         ns.pid, ns.signum = int(ns.rest[0]), ns.rest[1]
     else:
-        raise SystemExit("signal: give NAME [PID] SIGNAL")
+        _usage("signal: give NAME [PID] SIGNAL")
 
 
 def human(command: str, reply: dict[str, Any]) -> str:

@@ -317,7 +317,8 @@ def make_watcher_config(name: str, values: dict[str, Any]) -> WatcherConfig:
     return WatcherConfig(name=name, **check_options(values))
 
 
-RESERVED_NAMES = frozenset({"circus"})
+# "circus" is the daemon's pseudo-watcher and "sockets" the socket stats in `stat.` topics.
+RESERVED_NAMES = frozenset({"circus", "sockets"})
 
 
 def check_name(name: Any, kind: str = "watcher") -> str:

@@ -123,7 +123,10 @@ class LogFile:
 
 
 def _stamp(t: float) -> bytes:
-    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f"{t % 1:.6f}"[1:]).encode()
+    # Whole microseconds first: rounding the fraction alone could print .000000 for the
+    # second that is about to end.
+    seconds, micros = divmod(round(t * 1_000_000), 1_000_000)
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(seconds)) + f".{micros:06d}").encode()
 
 
 class OutputLog:
@@ -143,11 +146,35 @@ class OutputLog:
         self.seq = 0
         self.listeners: list[Callable[[list[Line]], None]] = []
         self.files: dict[str, LogFile] = {}
-        if stdout_path is not None:
-            shared = LogFile(stdout_path, max_bytes, backup_count)
-            self.files = {"stdout": shared, "stderr": shared}
-            if stderr_path is not None and stderr_path != stdout_path:
-                self.files["stderr"] = LogFile(stderr_path, max_bytes, backup_count)
+        self.configure(stdout_path, stderr_path, buffer_lines, max_bytes, backup_count)
+
+    def configure(
+        self,
+        stdout_path: Path | None,
+        stderr_path: Path | None = None,
+        buffer_lines: int = 10_000,
+        max_bytes: int = 0,
+        backup_count: int = 5,
+    ) -> None:
+        """(Re)apply the output options; the ring and the sequence numbers carry on."""
+        if buffer_lines != self.ring.maxlen:
+            self.ring = deque(self.ring, maxlen=buffer_lines)
+        current = self.files.get("stdout")
+        wanted = (stdout_path, stderr_path if stderr_path != stdout_path else None)
+        if current is None or (current.path, self._stderr_path()) != wanted:
+            self.close()
+            self.files = {}
+            if stdout_path is not None:
+                shared = LogFile(stdout_path, max_bytes, backup_count)
+                self.files = {"stdout": shared, "stderr": shared}
+                if wanted[1] is not None:
+                    self.files["stderr"] = LogFile(wanted[1], max_bytes, backup_count)
+        for log in set(self.files.values()):
+            log.max_bytes, log.backup_count = max_bytes, backup_count
+
+    def _stderr_path(self) -> Path | None:
+        out, err = self.files.get("stdout"), self.files.get("stderr")
+        return err.path if err is not None and err is not out else None
 
     def add(self, pid: int, stream: str, data: bytes, partial: bool = False) -> None:
         self.add_many(pid, stream, [data], [partial] if partial else None)

@@ -73,15 +73,17 @@ class OutputPublisher:
         def on_lines(lines: list[Line]) -> None:
             if subs is not None and not subs.wanted(topic):
                 return
-            batch = self._pending.setdefault(watcher, [])
-            batch.extend(lines)
-            size = self._bytes.get(watcher, 0) + sum(len(ln.data) for ln in lines)
-            self._bytes[watcher] = size
-            # Bounded batches keep what a stalled subscriber can hold at the high-water mark
-            # small: SNDHWM counts messages, not bytes.
-            if len(batch) >= MAX_BATCH or size >= MAX_BATCH_BYTES:
-                self.flush_watcher(watcher)
-            elif self._timer is None:
+            # One pipe read can hold thousands of short lines: cut it at the batch limits.
+            for line in lines:
+                batch = self._pending.setdefault(watcher, [])
+                batch.append(line)
+                size = self._bytes.get(watcher, 0) + len(line.data) + 64
+                self._bytes[watcher] = size
+                # Bounded batches keep what a stalled subscriber can hold at the high-water
+                # mark small: SNDHWM counts messages, not bytes.
+                if len(batch) >= MAX_BATCH or size >= MAX_BATCH_BYTES:
+                    self.flush_watcher(watcher)
+            if self._pending.get(watcher) and self._timer is None:
                 self._timer = asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
 
         return on_lines

@@ -23,7 +23,8 @@ Emit = Callable[[str, str, dict[str, Any]], None]
 
 ACTIVE, STARTING, STOPPING, STOPPED, FAILED = "active", "starting", "stopping", "stopped", "failed"
 
-_SUBST = re.compile(r"\$\(circus\.([A-Za-z0-9_.\-]+)\)")
+# Circus's spelling, and its older ((circus.x)) one that configuration files still carry.
+_SUBST = re.compile(r"\$\(circus\.([A-Za-z0-9_.\-]+)\)|\(\(circus\.([A-Za-z0-9_.\-]+)\)\)")
 
 
 class Watcher:
@@ -36,6 +37,7 @@ class Watcher:
         output: OutputLog | None = None,
         base_dir: Path | None = None,
         socket_fds: dict[str, int] | None = None,
+        configure_output: Callable[[Watcher], None] | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.config = config
@@ -44,7 +46,8 @@ class Watcher:
         self.emit = emit
         self.output = output
         self.base_dir = base_dir
-        self.socket_fds = socket_fds or {}
+        self.socket_fds = socket_fds if socket_fds is not None else {}
+        self._configure_output = configure_output
         self.state = STOPPED
         self.processes: dict[int, Process] = {}
         self.lock = asyncio.Lock()
@@ -152,6 +155,8 @@ class Watcher:
         async with self.lock:
             old = self.config
             self.config = config
+            if self._configure_output is not None:
+                self._configure_output(self)
             self.policy.configure(
                 config.backoff_min, config.backoff_max, config.stable_after, config.max_retry
             )
@@ -378,14 +383,18 @@ class Watcher:
 
     def _substitute(self, text: str, wid: int, env: dict[str, str] | None = None) -> str:
         def one(match: re.Match[str]) -> str:
-            key = match.group(1)
+            key = match.group(1) or match.group(2)
             if key == "wid":
                 return str(wid)
             if key.startswith("env."):
                 source = env if env is not None else {**os.environ, **self.config.env}
                 return source.get(key[4:], "")
             if key.startswith("sockets."):
-                return str(self.socket_fds[key[8:]])
+                wanted = key[8:].lower()
+                for name, fd in self.socket_fds.items():
+                    if name.lower() == wanted:
+                        return str(fd)
+                raise KeyError(f"no socket named {key[8:]!r}")
             return match.group(0)
 
         return _SUBST.sub(one, text)

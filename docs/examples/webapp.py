@@ -27,8 +27,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def main() -> None:
     server = http.server.ThreadingHTTPServer(("", 0), Handler, bind_and_activate=False)
     server.socket.close()
+    # Leave the socket's blocking mode alone: every worker shares it. When another worker
+    # wins the race for a connection, accept() fails and the server just waits again.
     server.socket = socket.socket(fileno=int(sys.argv[1]))
-    server.socket.setblocking(True)
     print(f"worker {os.getpid()} serving on {server.socket.getsockname()}", flush=True)
     server.serve_forever()
 

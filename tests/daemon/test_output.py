@@ -273,3 +273,60 @@ def test_ctl_tail_follows(daemon_factory: Any, tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_output_options_change_with_set(daemon_factory: Any, tmp_path: Path) -> None:
+    prog = script(
+        tmp_path,
+        "talk.py",
+        "import time\n"
+        "i = 0\n"
+        "while True:\n"
+        "    print('talk', i, flush=True); i += 1; time.sleep(0.05)\n",
+    )
+    d = daemon_factory(f'[watchers.talk]\ncmd = "{PY} {prog}"\nstdout = "discard"\n')
+    d.wait_pids("talk", 1)
+    assert d.call("tail", name="talk")["lines"] == []
+    custom = tmp_path / "talk-custom.log"
+    reply = d.call(
+        "set", name="talk", options={"stdout": "pipe", "stdout_file": str(custom)}, waiting=True
+    )
+    assert reply["status"] == "ok", reply
+    wait_for(lambda: d.call("tail", name="talk")["lines"], timeout=10)
+    wait_for(lambda: custom.exists() and b"talk" in custom.read_bytes(), timeout=10)
+    assert d.call("status", name="talk")["status"] == "active"
+
+
+def test_many_short_lines_in_one_read_are_published_in_bounded_batches(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    prog = script(
+        tmp_path,
+        "burst.py",
+        "import sys, time\n"
+        "time.sleep(1)\n"
+        "sys.stdout.write('x\\n' * 20000); sys.stdout.flush()\n"
+        "time.sleep(1000)\n",
+    )
+    d = daemon_factory(f'[watchers.burst]\ncmd = "{PY} {prog}"\n')
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"output.burst.")
+    monitor = sub.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    sub.connect(d.pubsub_endpoint)
+    assert monitor.poll(10_000)
+    try:
+        got = 0
+        sizes = []
+        deadline = time.monotonic() + 20
+        while got < 20000 and time.monotonic() < deadline:
+            if sub.poll(100):
+                _topic, body = sub.recv_multipart()
+                batch = json.loads(body)
+                sizes.append(len(batch["lines"]))
+                got += len(batch["lines"])
+                assert batch["last"] - batch["first"] + 1 == len(batch["lines"])
+        assert got == 20000
+        assert max(sizes) <= 500 and len(body) < 200_000
+    finally:
+        ctx.destroy(linger=0)

@@ -84,3 +84,25 @@ def test_port_in_use_is_a_clear_error(daemon_factory: Any) -> None:
             raise AssertionError("the daemon started on a port that was taken")
     finally:
         blocker.close()
+
+
+def test_a_socket_added_by_reload_reaches_an_existing_watcher(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    import signal
+
+    server = tmp_path / "server.py"
+    server.write_text(SERVER)
+    d = daemon_factory('[watchers.api]\ncmd = "sleep 1000"\n')
+    d.wait_pids("api", 1)
+    text = d.config.read_text().replace(
+        '[watchers.api]\ncmd = "sleep 1000"\n',
+        "[sockets.api]\nport = 0\n"
+        f'[watchers.api]\ncmd = "{PY} {server} ((circus.sockets.API))"\nuse_sockets = true\n',
+    )
+    d.config.write_text(text)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: d.call("listsockets")["sockets"], timeout=10)
+    port = d.call("listsockets")["sockets"][0]["port"]
+    pid = wait_for(lambda: ask(("127.0.0.1", port)), timeout=15)
+    assert pid in d.pids("api")

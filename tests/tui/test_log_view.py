@@ -7,13 +7,13 @@ from pathlib import Path
 
 from textual import events
 from textual.app import App, ComposeResult
+from textual.strip import Strip
 
 from tui.logbuffer import LogBuffer, LogEntry
 from tui.widgets.log_view import STDERR_MARKER, LogView, name_colour
 
 STYLES = Path(__file__).resolve().parents[2] / "styles"
 HEIGHT = 20
-SGR_ONLY = re.compile(r"\x1b\[[0-9;]*m")
 CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -35,7 +35,7 @@ class CountingLogView(LogView):
         super().__init__(buffer, id="log")
         self.render_calls = 0
 
-    def render_line(self, y: int):  # type: ignore[no-untyped-def]
+    def render_line(self, y: int) -> Strip:
         self.render_calls += 1
         return super().render_line(y)
 

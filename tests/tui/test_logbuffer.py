@@ -157,25 +157,27 @@ def test_clear_keeps_scope_and_filter() -> None:
     assert texts(buffer) == ["x3"]
 
 
-def test_appending_costs_the_new_entries_not_the_buffer() -> None:
-    buffer = LogBuffer(maxlen=200_000)
-    buffer.set_filter("err(or)?")
-    batch = [entry(f"line {i} error" if i % 7 == 0 else f"line {i}") for i in range(2_500)]
-    buffer.extend(batch * 80)  # fill it
-    started = time.perf_counter()
-    for _ in range(40):
+def best_batch_seconds(buffer: LogBuffer, batch: list[LogEntry]) -> float:
+    """The fastest of several timed appends: the least disturbed by other work on the box."""
+    times = []
+    for _ in range(15):
+        started = time.perf_counter()
         buffer.extend(batch)
-    per_batch = (time.perf_counter() - started) / 40
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def test_appending_costs_the_new_entries_not_the_buffer() -> None:
+    batch = [entry(f"line {i} error" if i % 7 == 0 else f"line {i}") for i in range(2_500)]
+    large = LogBuffer(maxlen=200_000)
+    large.set_filter("err(or)?")
+    large.extend(batch * 80)  # full: every append also trims
     small = LogBuffer(maxlen=5_000)
     small.set_filter("err(or)?")
-    small.extend(batch)
-    started = time.perf_counter()
-    for _ in range(40):
-        small.extend(batch)
-    per_batch_small = (time.perf_counter() - started) / 40
+    small.extend(batch * 2)
     # A buffer 40 times larger costs about the same per batch (generous bound for noisy CI).
-    assert per_batch < max(4 * per_batch_small, 0.005)
-    assert per_batch < 0.025  # 2,500 lines, well within a 250 ms UI tick
+    assert best_batch_seconds(large, batch) < 3 * best_batch_seconds(small, batch) + 0.002
+    assert best_batch_seconds(large, batch) < 0.025  # 2,500 lines: well within a UI tick
 
 
 def test_narrowing_a_plain_filter_only_rechecks_visible_entries() -> None:

@@ -127,6 +127,14 @@ hostile_text = st.one_of(
 )
 
 
+@given(
+    st.one_of(hostile_text, st.text(alphabet="日本ab\x1b[31m\t", max_size=40)), st.integers(1, 30)
+)
+@settings(max_examples=300, deadline=None)
+def test_to_text_never_exceeds_its_width(raw: str, width: int) -> None:
+    assert cell_len(to_text(raw, width).plain) <= width
+
+
 @given(hostile_text)
 @settings(max_examples=600, deadline=None)
 def test_no_control_survives_any_input(raw: str) -> None:

@@ -17,7 +17,7 @@ import time
 import zlib
 from functools import lru_cache
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.actions import SkipAction
@@ -49,9 +49,10 @@ def name_colour(watcher: str) -> int:
 
 
 def _fit(name: str, width: int) -> str:
-    if len(name) > width:
-        return name[: width - 1] + "…"
-    return name.ljust(width)
+    """`name` in exactly `width` cells: padded, or cut with a `…`."""
+    if cell_len(name) > width:
+        return set_cell_size(name, width - 1) + "…"
+    return set_cell_size(name, width)
 
 
 class LogView(ScrollView, can_focus=True):
@@ -151,7 +152,7 @@ class LogView(ScrollView, can_focus=True):
             return
         buffer = self.buffer
         if self._show_watcher:
-            width = min(MAX_NAME_WIDTH, max(map(len, buffer.watchers), default=0))
+            width = min(MAX_NAME_WIDTH, max(map(cell_len, buffer.watchers), default=0))
             if width != self._name_width:
                 self._name_width = width
                 self._cache.clear()
@@ -304,22 +305,22 @@ class LogView(ScrollView, can_focus=True):
         room = width - used
         if room > 0:
             content = to_text(entry.text, room)
-            if stderr:
-                content.style = style("log-view--stderr")
+            # The program's own colours go on top of the stream's style.
+            under = base + style("log-view--stderr") if stderr else base
             if self.buffer.pattern:
                 match_style = style("log-view--match")
                 for start, end in self.buffer.spans(content.plain):
                     content.stylize(match_style, start, end)
-            if content.spans or content.style:
+            if content.spans:
                 segments.extend(
-                    Segment(text, base + text_style if text_style else base)
+                    Segment(text, under + text_style if text_style else under)
                     for text, text_style, _ in content.render(self.app.console)
                 )
             else:
-                segments.append(Segment(content.plain, base))
+                segments.append(Segment(content.plain, under))
             # to_text kept the content within `room` cells: pad without measuring again.
             pad = room - cell_len(content.plain)
             if pad:
-                segments.append(Segment(" " * pad, base))
+                segments.append(Segment(" " * pad, under))  # stderr: a band across the row
             return Strip(segments, width)
         return Strip(segments).adjust_cell_length(width, base)

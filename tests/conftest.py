@@ -32,6 +32,48 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+class Subscriber:
+    """A SUB on one of the daemon's PUB endpoints, collecting everything it hears."""
+
+    def __init__(self, endpoint: str, prefix: bytes = b"") -> None:
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.SUBSCRIBE, prefix)
+        monitor = self.sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        self.sock.connect(endpoint)
+        # A SUB misses what is published before it is connected: wait for the handshake,
+        # after which the subscription is on its way ahead of anything we provoke next.
+        assert monitor.poll(10_000), f"no handshake with {endpoint}"
+        monitor.recv_multipart()
+        self.sock.disable_monitor()
+        monitor.close()
+        self.seen: list[tuple[str, Any]] = []
+
+    def next(self, timeout: float = 0.1) -> tuple[str, Any] | None:
+        if not self.sock.poll(int(timeout * 1000)):
+            return None
+        topic, raw = self.sock.recv_multipart()
+        item = (topic.decode(), json.loads(raw))
+        self.seen.append(item)
+        return item
+
+    def wait(self, topic: str, pred: Any = None, timeout: float = 10.0) -> Any:
+        """The first message on `topic` (satisfying `pred`), heard before or within timeout."""
+        for t, body in self.seen:
+            if t == topic and (pred is None or pred(body)):
+                return body
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            item = self.next(0.05)
+            if item is not None and item[0] == topic and (pred is None or pred(item[1])):
+                return item[1]
+        raise AssertionError(f"no {topic} within {timeout} s; saw {self.seen[-10:]}")
+
+    def close(self) -> None:
+        self.ctx.destroy(linger=0)
+
+
 @dataclass
 class RunningDaemon:
     proc: subprocess.Popen[bytes]

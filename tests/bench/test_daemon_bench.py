@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,8 @@ from typing import Any
 import psutil
 import pytest
 import zmq
+
+from tests.conftest import wait_for as poll
 
 VENV_BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -56,18 +58,6 @@ INCRS = int(os.environ.get("BENCH_INCRS", "20"))
 STOP_SECONDS = float(os.environ.get("BENCH_STOP_SECONDS", "30"))
 
 Watchers = dict[str, dict[str, Any]]
-
-
-def poll(predicate: Callable[[], Any], timeout: float, interval: float = 0.02) -> Any:
-    """Poll `predicate` until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
-        time.sleep(interval)
 
 
 def alive(pid: int) -> bool:

@@ -26,6 +26,8 @@ from typing import Any
 import psutil
 import zmq
 
+from tests.conftest import wait_for as poll
+
 VENV_BIN = Path(sys.executable).parent
 CIRCUSCTL = str(VENV_BIN / "circusctl")
 CIRCUSD = str(VENV_BIN / "circusd")
@@ -54,18 +56,6 @@ PROCESS_INFO_KEYS = frozenset(
         "children",
     }
 )
-
-
-def poll(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll `predicate` until it returns something truthy; fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
-        time.sleep(interval)
 
 
 def gone(pid: int) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
@@ -14,9 +13,8 @@ from typing import Any
 
 import psutil
 import pytest
-import zmq
 
-from tests.conftest import RunningDaemon, wait_for, write_config
+from tests.conftest import Subscriber, wait_for, write_config
 
 PY = sys.executable
 
@@ -28,45 +26,9 @@ def alive(pid: int) -> bool:
         return False
 
 
-class Events:
-    """A SUB on the daemon's event endpoint, collecting everything it hears."""
-
-    def __init__(self, daemon: RunningDaemon, prefix: str = "watcher.") -> None:
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.SUB)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt_string(zmq.SUBSCRIBE, prefix)
-        monitor = self.sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
-        self.sock.connect(daemon.pubsub_endpoint)
-        # A SUB misses what is published before it is connected: wait for the handshake,
-        # after which the subscription is on its way ahead of anything we provoke next.
-        assert monitor.poll(10_000), "no handshake with the event endpoint"
-        monitor.recv_multipart()
-        self.sock.disable_monitor()
-        monitor.close()
-        self.seen: list[tuple[str, dict[str, Any]]] = []
-
-    def wait(self, topic: str, pred: Any = None, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        for t, body in self.seen:
-            if t == topic and (pred is None or pred(body)):
-                return body
-        while time.monotonic() < deadline:
-            if self.sock.poll(50):
-                t, raw = self.sock.recv_multipart()
-                body = json.loads(raw)
-                self.seen.append((t.decode(), body))
-                if t.decode() == topic and (pred is None or pred(body)):
-                    return body
-        raise AssertionError(f"no {topic} event within {timeout} s; saw {self.seen[-10:]}")
-
-    def close(self) -> None:
-        self.ctx.destroy(linger=0)
-
-
 def test_kill_9_is_replaced_at_once_and_reported(daemon_factory: Any) -> None:
     d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 2\n')
-    events = Events(d)
+    events = Subscriber(d.pubsub_endpoint, b"watcher.")
     try:
         before = d.wait_pids("sl", 2)
         victim = before[0]
@@ -231,7 +193,7 @@ def test_commands_on_two_watchers_never_wait_for_each_other(daemon_factory: Any)
 
 def test_decr_reports_reap(daemon_factory: Any) -> None:
     d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\nnumprocesses = 3\n')
-    events = Events(d)
+    events = Subscriber(d.pubsub_endpoint, b"watcher.")
     try:
         pids = d.wait_pids("sl", 3)
         assert d.call("decr", name="sl", nb=2, waiting=True)["numprocesses"] == 1
@@ -419,7 +381,7 @@ def test_instant_exits_never_spawn_twice(daemon_factory: Any) -> None:
     d = daemon_factory(
         '[watchers.quick]\ncmd = "true"\nbackoff_min = 0.3\nbackoff_max = 0.3\nmax_retry = 4\n'
     )
-    events = Events(d)
+    events = Subscriber(d.pubsub_endpoint, b"watcher.")
     try:
         wait_for(lambda: d.call("status", name="quick")["status"] == "failed", timeout=15)
         # Restart it by hand and count: one spawn per attempt, never two at once.

@@ -121,17 +121,20 @@ class CircusApp(App[None]):
         self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        rows: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for binding in [*MainScreen.BINDINGS, *self.BINDINGS]:
-            assert isinstance(binding, Binding)
-            if self.readonly and binding.action in MUTATING:
+        """Every key, as the bindings say now: a keymap's changes show here too."""
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        active = main.active_bindings if main is not None else {}
+        keys: dict[str, list[str]] = {}
+        described: dict[str, str] = {}
+        for key, active_binding in active.items():
+            binding = active_binding.binding
+            # Ours all have ids; the focused table's own navigation keys are summed up below.
+            if binding.id is None or (self.readonly and binding.action in MUTATING):
                 continue
-            key = self.get_key_display(binding)
-            if binding.id in seen:
-                continue
-            seen.add(binding.id or key)
-            rows.append((key, binding.tooltip or binding.description))
+            ident = binding.id or binding.action
+            keys.setdefault(ident, []).append(self.get_key_display(binding.with_key(key)))
+            described[ident] = binding.tooltip or binding.description
+        rows = [("/".join(dict.fromkeys(k)), described[i]) for i, k in keys.items()]
         rows += [
             ("enter", "Details of the watcher: charts, options, events"),
             ("tab", "Next pane"),

@@ -272,7 +272,8 @@ class Store:
         if self.daemon_kind != "circus-tui":
             w.running = len(pids)
         w.cpu_history.append(w.cpu)
-        w.mem_history.append(float(w.rss))
+        # Circus sends no byte counts: its memory trend is in percent of RAM.
+        w.mem_history.append(float(w.rss) if self.streams_output else w.mem)
         self.dirty.add(watcher)
 
     def apply_event(self, watcher: str, event: str, body: dict[str, Any]) -> None:

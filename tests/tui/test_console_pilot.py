@@ -218,10 +218,13 @@ async def test_hostile_output_never_reaches_the_terminal(
     d = daemon_factory(f'[watchers.evil]\ncmd = "{PY} {tmp_path}/evil.py"\n')
     app = CircusApp(d.endpoint)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(app.store.log) >= 1)
-        await pilot.pause(0.5)
         view = app.screen.query_one(LogView)
-        text = "".join(seg.text for y in range(view.size.height) for seg in view.render_line(y))
+
+        def rendered() -> str:
+            lines = range(view.size.height)
+            return "".join(seg.text for y in lines for seg in view.render_line(y))
+
+        text = await until(pilot, lambda: "plain" in rendered() and rendered())
         assert "red" in text and "plain" in text
         for bad in ("\x1b", "\x07", "\x9b"):
             assert bad not in text

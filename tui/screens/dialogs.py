@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
@@ -54,9 +54,12 @@ class HelpScreen(ModalScreen[None]):
         width = max((len(k) for k, _ in self.rows), default=4)
         text = "\n".join(f"[b]{k:<{width}}[/b]  {d}" for k, d in self.rows)
         with Vertical(id="help"):
-            yield Label("Keys", id="help-title")
-            yield Static(text, id="help-body")
-            yield Label("Esc closes this help", id="help-foot")
+            yield Label("Keys  (Esc closes; arrows scroll)", id="help-title")
+            with VerticalScroll(id="help-scroll"):
+                yield Static(text, id="help-body")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-scroll", VerticalScroll).focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -34,6 +34,8 @@ SORT_BINDINGS = [
 
 
 class MainScreen(Screen[None]):
+    # Below 32 rows (an 80x24 terminal) the panes lose their borders: rows are worth more.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
     BINDINGS = [
         Binding("plus", "scale_up", "+1", id="scale-up", tooltip="Add a process now"),
         Binding("minus", "scale_down", "-1", id="scale-down", tooltip="Remove a process now"),
@@ -48,7 +50,7 @@ class MainScreen(Screen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield Static(id="status", markup=False)
         yield WatchersTable(id="watchers")
         with Horizontal(id="middle"):
             yield ProcessTable(id="processes")
@@ -58,7 +60,7 @@ class MainScreen(Screen[None]):
                 yield Label("Memory", id="mem-label")
                 yield Sparkline([], id="mem-spark")
         with Vertical(id="log-area"):
-            yield Label("", id="log-title")
+            yield Label("", id="log-title", markup=False)
             yield LogView(self.app_.store.log, id="log")
             yield Input(placeholder="filter: text or regex, Esc clears", id="filter")
         yield Footer()

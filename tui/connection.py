@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import zmq
@@ -23,6 +23,7 @@ from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
 
 log = logging.getLogger("circus-tui.console")
 
+BURST = 0.005  # seconds of stream handling before the loop gets a turn
 HEARTBEAT = 2.0  # seconds between status refreshes, which double as liveness checks
 RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
@@ -64,6 +65,7 @@ class Link:
                 self.store.apply_options(name, options.get("options", {}))
         except CallError:
             return
+        self.store.urgent = True
         self.on_change()
 
     # -- the session loop -------------------------------------------------------------
@@ -174,9 +176,25 @@ class Link:
                 await self._tails(added)
             self.on_change()
 
-    async def _read_events(self, sock: zmq.asyncio.Socket) -> None:
+    async def _messages(self, sock: zmq.asyncio.Socket) -> AsyncIterator[tuple[bytes, bytes]]:
+        """Messages as they come, in bursts of at most a few milliseconds: a ready zmq
+        future never yields to the loop, so a busy stream would otherwise starve the keys."""
+        loop = asyncio.get_running_loop()
         while True:
-            topic, body = await sock.recv_multipart()
+            await sock.poll(flags=zmq.POLLIN)
+            budget = loop.time() + BURST
+            while loop.time() < budget:
+                try:
+                    # Done at once with NOBLOCK: awaiting it does not give up the loop.
+                    frames = await sock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                if len(frames) == 2:
+                    yield frames[0], frames[1]
+            await asyncio.sleep(0)
+
+    async def _read_events(self, sock: zmq.asyncio.Socket) -> None:
+        async for topic, body in self._messages(sock):
             try:
                 data = json.loads(body)
             except ValueError:
@@ -203,10 +221,13 @@ class Link:
         self.store.apply_tail(name, reply.get("lines", []), int(reply.get("last_seq", 0)))
 
     async def _read_stats(self, sock: zmq.asyncio.Socket) -> None:
-        while True:
-            topic, body = await sock.recv_multipart()
+        async for topic, body in self._messages(sock):
             parts = topic.decode("utf-8", "replace").split(".")
             if len(parts) < 2 or parts[1] in ("sockets", "circus"):
+                continue
+            # Per-process stats matter only for the watcher on screen: most of the stream
+            # is skipped before it is decoded.
+            if len(parts) == 3 and parts[1] != self.store.selected:
                 continue
             try:
                 data = json.loads(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 # Actions that change something on the daemon: hidden and refused with --readonly.
 MUTATING = {"scale_up", "scale_down", "start_watcher", "stop_watcher", "restart_watcher"}
+
+TABLE_INTERVAL = 1.0  # seconds between table refreshes (stats come once a second)
 
 SORT_BINDINGS = [
     Binding(
@@ -70,6 +73,8 @@ class MainScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def on_mount(self) -> None:
+        self._tables_at = 0.0
+        self._texts: dict[str, str] = {}
         self.query_one("#filter", Input).display = False
         table = self.query_one(WatchersTable)
         table.focus()
@@ -77,18 +82,26 @@ class MainScreen(Screen[None]):
     # -- refresh, once per UI tick ---------------------------------------------------
 
     def refresh_from_store(self) -> None:
+        if not self.is_mounted or not self.app.is_running:
+            return  # a last timer tick while quitting
         store = self.app_.store
         structure = store.structure_changed
-        store.structure_changed = False
-        dirty = store.take_dirty()
-        watchers = self.query_one(WatchersTable)
+        # Stats arrive once a second: the tables need no more, and every table update
+        # re-renders all its visible rows. The log pane keeps the faster tick.
+        now = time.monotonic()
+        tables_due = structure or store.urgent or now - self._tables_at >= TABLE_INTERVAL
         with self.app.batch_update():
-            watchers.sync(store, dirty, structure)
-            if structure and store.selected is None and watchers.row_count:
-                store.select(watchers.current_key())
-            if structure or store.selected in dirty:
-                self.query_one(ProcessTable).sync(store)
-                self._refresh_trends()
+            if tables_due:
+                self._tables_at = now
+                store.structure_changed = store.urgent = False
+                dirty = store.take_dirty()
+                watchers = self.query_one(WatchersTable)
+                watchers.sync(store, dirty, structure)
+                if structure and store.selected is None and watchers.row_count:
+                    store.select(watchers.current_key())
+                if structure or store.selected in dirty:
+                    self.query_one(ProcessTable).sync(store)
+                    self._refresh_trends()
             if store.log_changed:
                 store.log_changed = False
                 self._refresh_log_title()
@@ -99,6 +112,12 @@ class MainScreen(Screen[None]):
                 self._refresh_log_title()
                 self.set_class(store.connection == DISCONNECTED, "-disconnected")
 
+    def _set_text(self, widget: Label | Static, text: str) -> None:
+        # An update re-lays-out the screen: skip it when nothing changed.
+        if self._texts.get(widget.id or "") != text:
+            self._texts[widget.id or ""] = text
+            widget.update(text)
+
     def _refresh_status(self) -> None:
         store = self.app_.store
         mark = {CONNECTED: "●", DISCONNECTED: "○"}.get(store.connection, "◌")
@@ -106,7 +125,9 @@ class MainScreen(Screen[None]):
         note = f" — {store.connection_note}" if store.connection_note else ""
         ro = "  [read-only]" if self.app_.readonly else ""
         status = self.query_one("#status", Static)
-        status.update(f"circus-tui  {store.endpoint}{kind}  {mark} {store.connection}{note}{ro}")
+        self._set_text(
+            status, f"circus-tui  {store.endpoint}{kind}  {mark} {store.connection}{note}{ro}"
+        )
         status.set_class(store.connection == DISCONNECTED, "-disconnected")
         status.set_class(store.connection == CONNECTED, "-connected")
 
@@ -117,7 +138,7 @@ class MainScreen(Screen[None]):
         mem = list(w.mem_history)[-120:] if w else []
         self.query_one("#cpu-spark", Sparkline).data = cpu or [0.0]
         self.query_one("#mem-spark", Sparkline).data = mem or [0.0]
-        self.query_one("#cpu-label", Label).update(f"CPU {cpu[-1]:.1f}%" if cpu else "CPU")
+        self._set_text(self.query_one("#cpu-label", Label), f"CPU {cpu[-1]:.1f}%" if cpu else "CPU")
         self.query_one("#mem-label", Label).update(
             f"Memory {fmt_bytes(mem[-1])}" if mem else "Memory"
         )
@@ -133,7 +154,7 @@ class MainScreen(Screen[None]):
             bad = f"  [{store.log.filter_error}]" if store.log.filter_error else ""
             shown = f"  filter: {flt!r} ({len(store.log)} lines){bad}" if flt else ""
             text = f"Output of {scope} — {follow}{shown}"
-        self.query_one("#log-title", Label).update(text)
+        self._set_text(self.query_one("#log-title", Label), text)
         log = self.query_one(LogView)
         log.show_watcher = store.log_all
 

@@ -106,6 +106,7 @@ class LogView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.buffer = buffer
         self._show_watcher = False
+        self._placing = False
         self._show_time = True
         self._name_width = 0
         self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(CACHED_LINES)
@@ -167,10 +168,15 @@ class LogView(ScrollView, can_focus=True):
             self._scroll_to_end()
         elif self._top is not None:
             # Keep the lines being read in place while old ones are trimmed above them or
-            # the scope or filter changes around them.
+            # the scope or filter changes around them. This scroll is ours, not the
+            # operator's: it must not switch following back on at the bottom.
             target = buffer.position(self._top)
             if target != round(self.scroll_y):
-                self.scroll_to(y=target, animate=False, force=True)
+                self._placing = True
+                try:
+                    self.scroll_to(y=target, animate=False, force=True, immediate=True)
+                finally:
+                    self._placing = False
         self._remember_top()
         self.refresh()
 
@@ -188,7 +194,7 @@ class LogView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if round(old_value) == round(new_value):
+        if round(old_value) == round(new_value) or self._placing:
             return
         if round(new_value) >= self.max_scroll_y:
             self.follow = True

@@ -81,7 +81,9 @@ class KeyedTable(DataTable[str]):
         else:
             for (column, _label), before, after in zip(self._columns, old, cells, strict=True):
                 if before != after:
-                    self.update_cell(key, column, after, update_width=True)
+                    # Re-measuring a column costs a pass over every row: only when it grows.
+                    wider = len(after) > self.columns[column].content_width
+                    self.update_cell(key, column, after, update_width=wider)
         self._cells[key] = cells
 
 

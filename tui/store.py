@@ -363,18 +363,28 @@ class Store:
     def _add_lines(self, name: str, lines: list[dict[str, Any]]) -> None:
         if not lines:
             return
-        self.log.extend(
-            LogEntry(
-                seq=int(ln["seq"]),
-                time=_num(ln.get("time")),
-                watcher=name,
-                pid=int(ln.get("pid", 0)),
-                stream=str(ln.get("stream", "stdout")),
-                text=str(ln.get("data", "")),
-                partial=bool(ln.get("partial", False)),
-            )
-            for ln in lines
-        )
+        try:
+            # The daemon's own shape: positional, no checks (ten thousand lines a second).
+            entries = [
+                LogEntry(
+                    ln["seq"], ln["time"], name, ln["pid"], ln["stream"], ln["data"], ln["partial"]
+                )
+                for ln in lines
+            ]
+        except (KeyError, TypeError):
+            entries = [
+                LogEntry(
+                    seq=int(ln.get("seq", 0)),
+                    time=_num(ln.get("time")),
+                    watcher=name,
+                    pid=int(ln.get("pid", 0)),
+                    stream=str(ln.get("stream", "stdout")),
+                    text=str(ln.get("data", "")),
+                    partial=bool(ln.get("partial", False)),
+                )
+                for ln in lines
+            ]
+        self.log.extend(entries)
         self.log_changed = True
 
     # -- selection, sorting, structure ------------------------------------------------

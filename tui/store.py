@@ -94,9 +94,26 @@ def sparkline(values: Iterable[float], width: int, top: float | None = None) -> 
     return "".join(SPARK[min(scale, max(0, round(v / high * scale)))] for v in points)
 
 
+def short_exit(text: str | None) -> str:
+    """"exited with code 3 after 1.2 s" -> "code 3"; "killed by SIGKILL ..." -> "SIGKILL"."""
+    if not text:
+        return ""
+    words = text.split()
+    if "code" in words and words.index("code") + 1 < len(words):
+        return f"code {words[words.index('code') + 1]}"
+    if "by" in words and words.index("by") + 1 < len(words):
+        return words[words.index("by") + 1]
+    return words[0]
+
+
 def state_text(w: WatcherView, now: float) -> str:
+    """The state, with the countdown and the last exit when the policy is at work."""
     if w.retry_at and w.state == "active":
-        return f"backoff {max(0, w.retry_at - now):.0f}s"
+        last = short_exit(w.last_exit)
+        return f"backoff {max(0, w.retry_at - now):.0f}s" + (f" ({last})" if last else "")
+    if w.state == "failed":
+        last = short_exit(w.last_exit)
+        return "failed" + (f" ({last})" if last else "")
     return w.state
 
 
@@ -309,6 +326,7 @@ class Store:
             text = f"stopping pid {pid}"
         elif event == "backoff":
             w.retry_at = body.get("retry_at")
+            w.last_exit = body.get("reason") or w.last_exit
             w.reason = f"backing off after {body.get('reason')}"
             text = f"backoff {_num(body.get('delay')):.1f}s after {body.get('reason')}"
         elif event == "failed":

@@ -83,11 +83,12 @@ def test_events_update_processes_and_timeline(store: Store) -> None:
         "backoff",
         {"delay": 2.0, "retry_at": 1_000_002.0, "reason": "exited with code 1", "time": 7.0},
     )
-    assert store.watcher_cells("web")[1] == "backoff 2s"
+    assert store.watcher_cells("web")[1] == "backoff 2s (code 1)"
     kinds = [e.kind for e in store.watchers["web"].events]
     assert kinds == ["spawn", "reap", "backoff"]
     store.apply_event("web", "failed", {"reason": "5 quick restarts", "time": 8.0})
     assert store.watchers["web"].state == "failed"
+    assert store.watcher_cells("web")[1] == "failed (code 1)"
 
 
 def test_event_topics_with_lowercased_names_find_the_watcher() -> None:

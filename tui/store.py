@@ -95,7 +95,7 @@ def sparkline(values: Iterable[float], width: int, top: float | None = None) -> 
 
 
 def short_exit(text: str | None) -> str:
-    """"exited with code 3 after 1.2 s" -> "code 3"; "killed by SIGKILL ..." -> "SIGKILL"."""
+    """ "exited with code 3 after 1.2 s" -> "code 3"; "killed by SIGKILL ..." -> "SIGKILL"."""
     if not text:
         return ""
     words = text.split()

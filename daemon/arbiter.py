@@ -503,6 +503,11 @@ class Arbiter:
 
     def _reap_orphans(self) -> None:
         self._orphan_scan = None
+        # Each exit is noticed through its pidfd; SIGCHLD checks them all once more, so no
+        # exit can go unnoticed even if a wakeup were ever lost (a waitpid each: cheap).
+        for w in self.watchers.values():
+            for proc in list(w.processes.values()):
+                proc.check_exit()
         managed = {pid for w in self.watchers.values() for pid in w.processes}
         if self._guardian is not None:
             managed.add(self._guardian.pid)

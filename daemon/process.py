@@ -68,9 +68,9 @@ class Process:
         self.exited: asyncio.Future[ExitStatus] = loop.create_future()
         tree.supervised.add(self.pid)
         self._pidfd = os.pidfd_open(self.pid)
-        loop.add_reader(self._pidfd, self._check_exit)
+        loop.add_reader(self._pidfd, self.check_exit)
         # The child may have exited before the reader was armed.
-        self._check_exit()
+        self.check_exit()
 
     @classmethod
     def spawn(
@@ -123,7 +123,7 @@ class Process:
     def uptime(self) -> float:
         return time.monotonic() - self.started_mono
 
-    def _check_exit(self) -> None:
+    def check_exit(self) -> None:
         if self.status is not None:
             return
         try:

@@ -173,8 +173,7 @@ class Arbiter:
         for prio in sorted(by_priority):
             await asyncio.gather(*(w.close() for w in by_priority[prio]))
         for w in self.watchers.values():
-            if w.output is not None:
-                w.output.close()
+            w.output.close()
         self._release()
 
     def _release(self) -> None:
@@ -231,7 +230,6 @@ class Arbiter:
 
     def _configure_output(self, watcher: Watcher) -> None:
         cfg = watcher.config
-        assert watcher.output is not None
         watcher.output.configure(
             self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log",
             self._log_path(cfg.stderr_file),
@@ -248,8 +246,7 @@ class Arbiter:
 
     def reopen_logs(self) -> None:
         for watcher in self.watchers.values():
-            if watcher.output is not None:
-                watcher.output.reopen()
+            watcher.output.reopen()
 
     def get(self, name: str) -> Watcher:
         watcher = self.watchers.get(str(name).lower())
@@ -277,8 +274,7 @@ class Arbiter:
             watcher.detach()
         else:
             await watcher.stop()
-        if watcher.output is not None:
-            watcher.output.close()
+        watcher.output.close()
         self.emit(watcher.name, "remove", {})
 
     async def reload_config(self) -> dict[str, list[str]]:
@@ -360,8 +356,7 @@ class Arbiter:
             # Once a tick is often enough to follow a logrotate that moved a file away:
             # lines written meanwhile land in the moved file, none is lost.
             for watcher in self.watchers.values():
-                if watcher.output is not None:
-                    watcher.output.reopen_if_moved()
+                watcher.output.reopen_if_moved()
             next_tick += interval
             # Never pile ticks up after a stall: skip to the next future slot.
             now = loop.time()

@@ -443,8 +443,6 @@ async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
 @command("tail")
 async def cmd_tail(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
     watcher = _watcher(arbiter, props)
-    if watcher.output is None:
-        return {"lines": [], "last_seq": 0}
     count = _int(props, "count", None, low=0)
     since = _int(props, "since", None, low=0)
     pid = _int(props, "pid")

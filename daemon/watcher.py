@@ -34,7 +34,7 @@ class Watcher:
         *,
         instance: str,
         emit: Emit,
-        output: OutputLog | None = None,
+        output: OutputLog,
         base_dir: Path | None = None,
         socket_fds: dict[str, int] | None = None,
         configure_output: Callable[[Watcher], None] | None = None,

@@ -500,7 +500,9 @@ class Store:
                 p.state,
                 last,
             )
-            rows.append((str(p.pid), cells))
+            # Keyed by position, not pid: switching watchers then rewrites cells in place
+            # instead of removing and adding rows, which would lay the screen out again.
+            rows.append((str(len(rows)), cells))
         return rows
 
 

@@ -284,7 +284,7 @@ def key_script(app: BenchApp) -> list[Callable[[], Key]]:
                 return (
                     store.selected == name
                     and procs.watcher == name
-                    and set(procs._cells) == pids
+                    and {cells[0] for cells in procs._cells.values()} == pids
                     and table.current_key() == name
                 )
 

@@ -107,7 +107,7 @@ def test_stats_stream_keeps_history_and_drops_gone_processes(store: Store) -> No
     store.apply_stat("web", None, {"pid": [2], "cpu": 20.0, "cpu_total": 20.0, "mem": 1.0})
     assert set(w.processes) == {2}
     rows = store.process_rows("web")
-    assert rows[0][0] == "2" and rows[0][1][2] == "20.0"
+    assert rows[0][1][0] == "2" and rows[0][1][2] == "20.0"
 
 
 def test_output_gap_waits_for_refill_and_keeps_order(store: Store) -> None:

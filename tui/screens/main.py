@@ -113,10 +113,11 @@ class MainScreen(Screen[None]):
                 self.set_class(store.connection == DISCONNECTED, "-disconnected")
 
     def _set_text(self, widget: Label | Static, text: str) -> None:
-        # An update re-lays-out the screen: skip it when nothing changed.
+        # These labels have a fixed size (styles/app.tcss), so a new text needs no layout of
+        # the screen; and no text at all is sent when nothing changed.
         if self._texts.get(widget.id or "") != text:
             self._texts[widget.id or ""] = text
-            widget.update(text)
+            widget.update(text, layout=False)
 
     def _refresh_status(self) -> None:
         store = self.app_.store

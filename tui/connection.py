@@ -25,6 +25,7 @@ log = logging.getLogger("circus-tui.console")
 
 BURST = 0.005  # seconds of stream handling before the loop gets a turn
 HEARTBEAT = 2.0  # seconds between status refreshes, which double as liveness checks
+REFILL_LINES = 2000  # at most this much backlog is fetched per refill; the rest is on disk
 RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
 
@@ -45,7 +46,10 @@ class Link:
         self.options: dict[str, Any] = {}
         self._ctx = zmq.asyncio.Context()
         self._refills: set[asyncio.Task[None]] = set()
+        self._events: zmq.asyncio.Socket | None = None
+        self._output_prefixes: set[bytes] = set()
         store.endpoint = endpoint
+        store.on_scope_change = self._rescope
 
     # -- commands ---------------------------------------------------------------------
 
@@ -98,9 +102,12 @@ class Link:
         ours = "instance" in self.options
         self.store.daemon_kind = "circus-tui" if ours else "circusd"
         events = self._subscribe(
-            self.options.get("pubsub_endpoint"),
-            [protocol.EVENT_PREFIX.encode()] + ([protocol.OUTPUT_PREFIX.encode()] if ours else []),
+            self.options.get("pubsub_endpoint"), [protocol.EVENT_PREFIX.encode()]
         )
+        self._events, self._output_prefixes = events, set()
+        # Output of the watcher on screen only: the daemon then encodes nothing else for us,
+        # and we decode nothing else. Other watchers' output is fetched when shown.
+        self._rescope(refill=False)
         stats = self._subscribe(self.options.get("stats_endpoint"), [protocol.STAT_PREFIX.encode()])
         try:
             await self._snapshot()
@@ -119,6 +126,7 @@ class Link:
                 for task in tasks:
                     task.cancel()
         finally:
+            self._events = None
             for sock in (events, stats):
                 if sock is not None:
                     sock.close(linger=0)
@@ -212,9 +220,34 @@ class Link:
                 if event in ("add", "remove") and self.client is not None:
                     self.store.apply_status(await self.client.call("status"))
 
+    def _rescope(self, refill: bool = True) -> None:
+        """Subscribe to the output on screen; fetch what it wrote while nobody followed it."""
+        sock, store = self._events, self.store
+        if sock is None or sock.closed or not store.streams_output:
+            return
+        if store.log_all:
+            wanted = {protocol.OUTPUT_PREFIX.encode()}
+        elif store.selected is not None:
+            wanted = {protocol.output_topic(store.selected)}
+        else:
+            wanted = set()
+        for prefix in wanted - self._output_prefixes:
+            sock.setsockopt(zmq.SUBSCRIBE, prefix)
+        for prefix in self._output_prefixes - wanted:
+            sock.setsockopt(zmq.UNSUBSCRIBE, prefix)
+        added = wanted - self._output_prefixes
+        self._output_prefixes = wanted
+        if not (added and refill and store.connection == CONNECTED):
+            return
+        names = list(store.watchers) if store.log_all else [store.selected or ""]
+        for name in names:
+            task = asyncio.ensure_future(self._refill(name, store.last_seq.get(name, 0)))
+            self._refills.add(task)
+            task.add_done_callback(self._refills.discard)
+
     async def _refill(self, name: str, since: int) -> None:
         try:
-            reply = await self.call("tail", name=name, since=since)
+            reply = await self.call("tail", name=name, since=since, count=REFILL_LINES)
         except CallError:
             self.store.refill_failed(name)
             return

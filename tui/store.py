@@ -144,6 +144,9 @@ class Store:
         self.selected: str | None = None
         self.log_all = False  # show every watcher's output, not just the selected one
         self.log_filter = ""
+        # Called when the output on screen changes (selection, all): the link then follows
+        # only that output.
+        self.on_scope_change: Callable[[], None] | None = None
         # What changed since the UI last looked: names of watchers, and flags.
         self.dirty: set[str] = set()
         self.structure_changed = True  # watchers added or removed
@@ -460,6 +463,8 @@ class Store:
     def _update_log_scope(self) -> None:
         self.log.set_scope(None if self.log_all else self.selected)
         self.log_changed = True
+        if self.on_scope_change is not None:
+            self.on_scope_change()
 
     def take_dirty(self) -> set[str]:
         dirty, self.dirty = self.dirty, set()

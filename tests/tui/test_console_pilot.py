@@ -229,7 +229,7 @@ async def test_hostile_output_never_reaches_the_terminal(
         for bad in ("\x1b", "\x07", "\x9b"):
             assert bad not in text
         table = app.screen.query_one(DataTable)
-        assert table.row_count == 1
+        await until(pilot, lambda: table.row_count == 1)
 
 
 async def test_sorting_keeps_the_cursor_on_its_watcher(daemon: RunningDaemon) -> None:

@@ -482,10 +482,3 @@ async def cmd_save(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
     except OSError as exc:
         raise ProtocolError(f"not saved: {exc}", protocol.OS_ERROR) from None
     return {"path": str(arbiter.config.path)}
-
-
-def known_commands() -> list[str]:
-    return sorted(COMMANDS)
-
-
-__all__ = ["COMMANDS", "known_commands", "protocol"]

@@ -182,7 +182,3 @@ class Process:
             tree.kill_tree(self.pid, self.marker, max_age=SCAN_REUSE)
             tree.signal_all(remaining, signal.SIGKILL)
         return await self.exited
-
-    def close_pipes(self) -> None:
-        for reader in self.readers:
-            reader.close()

@@ -32,6 +32,33 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+def raw_call(
+    ctx: zmq.Context[Any],
+    endpoint: str,
+    command: str,
+    timeout: float = 10.0,
+    label: str = "daemon",
+    **props: Any,
+) -> dict[str, Any]:
+    """One request on a fresh DEALER, as circusctl sends it; replies to other ids are skipped."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    try:
+        msg_id = os.urandom(8).hex()
+        sock.send(json.dumps({"id": msg_id, "command": command, "properties": props}).encode())
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sock.poll(int(left * 1000)):
+                raise AssertionError(f"{label}: no reply to {command} within {timeout} s")
+            reply: dict[str, Any] = json.loads(sock.recv())
+            if reply.get("id") == msg_id:
+                return reply
+    finally:
+        sock.close()
+
+
 class Subscriber:
     """A SUB on one of the daemon's PUB endpoints, collecting everything it hears."""
 
@@ -86,20 +113,7 @@ class RunningDaemon:
     _ctx: zmq.Context[Any] = field(default_factory=zmq.Context)
 
     def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
-        """One request on a fresh DEALER, as circusctl sends it."""
-        sock = self._ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(self.endpoint)
-        try:
-            msg_id = os.urandom(8).hex()
-            sock.send(json.dumps({"id": msg_id, "command": command, "properties": props}).encode())
-            if not sock.poll(int(timeout * 1000)):
-                raise AssertionError(f"no reply to {command} within {timeout} s")
-            reply = json.loads(sock.recv())
-            assert reply.get("id") == msg_id
-            return reply
-        finally:
-            sock.close()
+        return raw_call(self._ctx, self.endpoint, command, timeout, **props)
 
     def ctl(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         """Our own `circus-tui ctl`."""

@@ -205,11 +205,6 @@ class Store:
         if "details" in reply:
             self._apply_details(w, reply["details"])
 
-    def apply_target(self, name: str, numprocesses: int) -> None:
-        """Circus has no details: its target comes from `options`."""
-        w = self._watcher(name)
-        w.target = numprocesses
-
     def apply_options(self, name: str, options: dict[str, Any]) -> None:
         w = self._watcher(name)
         w.options = options

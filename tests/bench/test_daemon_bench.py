@@ -40,6 +40,7 @@ import psutil
 import pytest
 import zmq
 
+from tests.conftest import raw_call
 from tests.conftest import wait_for as poll
 
 VENV_BIN = Path(sys.executable).parent
@@ -98,22 +99,8 @@ class Supervisor:
     gave_up: bool = False  # a timed quit ran out of time
 
     def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
-        sock = self.ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(self.endpoint)
-        try:
-            msg_id = os.urandom(8).hex()
-            sock.send(json.dumps({"id": msg_id, "command": command, "properties": props}).encode())
-            deadline = time.monotonic() + timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sock.poll(int(left * 1000)):
-                    raise AssertionError(f"{self.kind}: no reply to {command} within {timeout} s")
-                reply: dict[str, Any] = json.loads(sock.recv())
-                if reply.get("id") == msg_id:
-                    return reply
-        finally:
-            sock.close()
+        """One request on a fresh DEALER, as circusctl sends it."""
+        return raw_call(self.ctx, self.endpoint, command, timeout, self.kind, **props)
 
     def ok(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
         reply = self.call(command, timeout=timeout, **props)

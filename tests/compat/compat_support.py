@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 import zmq
 
+from tests.conftest import raw_call
 from tests.conftest import wait_for as poll
 
 VENV_BIN = Path(sys.executable).parent
@@ -246,23 +247,8 @@ class Supervisor:
     # -- the raw protocol: cheap, for setting up and checking effects --------------------------
 
     def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
-        """One request on a fresh DEALER, as circusctl sends it; ignores replies to other ids."""
-        sock = self._ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(self.endpoint)
-        try:
-            msg_id = os.urandom(8).hex()
-            sock.send(json.dumps({"id": msg_id, "command": command, "properties": props}).encode())
-            deadline = time.monotonic() + timeout
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sock.poll(int(left * 1000)):
-                    raise AssertionError(f"{self.impl}: no reply to {command} within {timeout} s")
-                reply = json.loads(sock.recv())
-                if reply.get("id") == msg_id:
-                    return reply
-        finally:
-            sock.close()
+        """One request on a fresh DEALER, as circusctl sends it."""
+        return raw_call(self._ctx, self.endpoint, command, timeout, self.impl, **props)
 
     def try_call(self, command: str, **props: Any) -> dict[str, Any] | None:
         """`call` with a short timeout, None when the daemon does not answer (restarting)."""

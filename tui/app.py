@@ -24,7 +24,7 @@ REFRESH_INTERVAL = 0.3  # seconds: 3 refreshes a second, whatever the rate of da
 
 class CircusApp(App[None]):
     TITLE = "circus-tui"
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "log_view.tcss"]
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "tables.tcss", STYLES / "log_view.tcss"]
     COMMANDS = App.COMMANDS | {WatcherCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [

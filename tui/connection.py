@@ -19,6 +19,7 @@ import zmq.asyncio
 
 from daemon import protocol
 from daemon.client import AsyncClient, CallError
+from tui.logbuffer import LogBuffer
 from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
 
 log = logging.getLogger("circus-tui.console")
@@ -26,6 +27,8 @@ log = logging.getLogger("circus-tui.console")
 BURST = 0.005  # seconds of stream handling before the loop gets a turn
 HEARTBEAT = 2.0  # seconds between status refreshes, which double as liveness checks
 REFILL_LINES = 2000  # at most this much backlog is fetched per refill; the rest is on disk
+ALL_REFILL_LINES = 10_000  # backlog of all watchers together, shared out between them
+MIN_REFILL_LINES = 20
 RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
 
@@ -35,12 +38,10 @@ class Link:
         store: Store,
         endpoint: str,
         *,
-        tail_lines: int = 500,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.endpoint = endpoint
-        self.tail_lines = tail_lines
         self.on_change = on_change or (lambda: None)
         self.client: AsyncClient | None = None
         self.options: dict[str, Any] = {}
@@ -48,6 +49,7 @@ class Link:
         self._refills: set[asyncio.Task[None]] = set()
         self._events: zmq.asyncio.Socket | None = None
         self._output_prefixes: set[bytes] = set()
+        self._instance: object = None  # the daemon's instance id: a new one restarts sequences
         store.endpoint = endpoint
         store.on_scope_change = self._rescope
 
@@ -100,6 +102,10 @@ class Link:
             self.store.set_connection(CONNECTING, f"connecting to {self.endpoint}")
         self.options = (await self.client.call("globaloptions"))["options"]
         ours = "instance" in self.options
+        if ours and self.options["instance"] != self._instance:
+            if self._instance is not None:
+                self.store.forget_output()
+            self._instance = self.options["instance"]
         self.store.daemon_kind = "circus-tui" if ours else "circusd"
         events = self._subscribe(
             self.options.get("pubsub_endpoint"), [protocol.EVENT_PREFIX.encode()]
@@ -107,11 +113,12 @@ class Link:
         self._events, self._output_prefixes = events, set()
         # Output of the watcher on screen only: the daemon then encodes nothing else for us,
         # and we decode nothing else. Other watchers' output is fetched when shown.
-        self._rescope(refill=False)
+        self._follow_output()
         stats = self._subscribe(self.options.get("stats_endpoint"), [protocol.STAT_PREFIX.encode()])
         try:
             await self._snapshot()
             self.store.set_connection(CONNECTED, "")
+            self._rescope()  # the backlog of the output on screen
             self.on_change()
             tasks = [asyncio.ensure_future(self._heartbeat())]
             if events is not None:
@@ -160,28 +167,13 @@ class Link:
         if store.daemon_kind == "circus-tui":
             history = await self.client.call("history")
             store.apply_history(history.get("history", {}))
-            await self._tails(list(store.watchers))
-
-    async def _tails(self, names: list[str]) -> None:
-        assert self.client is not None
-        replies = await asyncio.gather(
-            *(self.client.call("tail", name=n, count=self.tail_lines) for n in names),
-            return_exceptions=True,
-        )
-        for name, reply in zip(names, replies, strict=True):
-            if isinstance(reply, dict):
-                self.store.apply_tail(name, reply.get("lines", []), int(reply.get("last_seq", 0)))
 
     async def _heartbeat(self) -> None:
         assert self.client is not None
         while True:
             await asyncio.sleep(HEARTBEAT)
             reply = await self.client.call("status", timeout=HEARTBEAT + 1)
-            before = set(self.store.watchers)
             self.store.apply_status(reply)
-            added = [n for n in self.store.watchers if n not in before]
-            if added and self.store.streams_output:
-                await self._tails(added)
             self.on_change()
 
     async def _messages(self, sock: zmq.asyncio.Socket) -> AsyncIterator[tuple[bytes, bytes]]:
@@ -210,9 +202,7 @@ class Link:
             if topic.startswith(b"output."):
                 gap = self.store.apply_output(data)
                 if gap is not None:
-                    task = asyncio.ensure_future(self._refill(*gap))
-                    self._refills.add(task)
-                    task.add_done_callback(self._refills.discard)
+                    self._start_refill(self.store.log, [gap[0]], REFILL_LINES)
             else:
                 rest = topic.decode("utf-8", "replace")[len(protocol.EVENT_PREFIX) :]
                 name, _, event = rest.rpartition(".")
@@ -220,8 +210,8 @@ class Link:
                 if event in ("add", "remove") and self.client is not None:
                     self.store.apply_status(await self.client.call("status"))
 
-    def _rescope(self, refill: bool = True) -> None:
-        """Subscribe to the output on screen; fetch what it wrote while nobody followed it."""
+    def _follow_output(self) -> None:
+        """Subscribe to the output on screen, and to nothing else."""
         sock, store = self._events, self.store
         if sock is None or sock.closed or not store.streams_output:
             return
@@ -235,23 +225,46 @@ class Link:
             sock.setsockopt(zmq.SUBSCRIBE, prefix)
         for prefix in self._output_prefixes - wanted:
             sock.setsockopt(zmq.UNSUBSCRIBE, prefix)
-        added = wanted - self._output_prefixes
         self._output_prefixes = wanted
-        if not (added and refill and store.connection == CONNECTED):
-            return
-        names = list(store.watchers) if store.log_all else [store.selected or ""]
-        for name in names:
-            task = asyncio.ensure_future(self._refill(name, store.last_seq.get(name, 0)))
-            self._refills.add(task)
-            task.add_done_callback(self._refills.discard)
 
-    async def _refill(self, name: str, since: int) -> None:
-        try:
-            reply = await self.call("tail", name=name, since=since, count=REFILL_LINES)
-        except CallError:
-            self.store.refill_failed(name)
+    def _rescope(self) -> None:
+        """The output on screen changed: follow it, and fetch what it wrote while it was not
+        on screen (all of its backlog if it was never shown)."""
+        self._follow_output()
+        store = self.store
+        if store.connection != CONNECTED or not store.streams_output:
             return
-        self.store.apply_tail(name, reply.get("lines", []), int(reply.get("last_seq", 0)))
+        if store.log_all:
+            names = list(store.watchers)
+            count = max(MIN_REFILL_LINES, ALL_REFILL_LINES // max(1, len(names)))
+        elif store.selected is not None:
+            names, count = [store.selected], REFILL_LINES
+        else:
+            return
+        store.begin_refill(store.log, names)
+        self._start_refill(store.log, names, count)
+
+    def _start_refill(self, buffer: LogBuffer, names: list[str], count: int) -> None:
+        task = asyncio.ensure_future(self._refill(buffer, names, count))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+
+    async def _refill(self, buffer: LogBuffer, names: list[str], count: int) -> None:
+        replies = await asyncio.gather(
+            *(
+                self.call("tail", name=name, since=buffer.seen.get(name, 0), count=count)
+                for name in names
+            ),
+            return_exceptions=True,
+        )
+        backlogs: dict[str, tuple[list[dict[str, Any]], int] | None] = {}
+        for name, reply in zip(names, replies, strict=True):
+            if isinstance(reply, asyncio.CancelledError):
+                raise reply
+            ok = isinstance(reply, dict) and isinstance(reply.get("lines"), list)
+            backlogs[name] = (reply["lines"], int(reply.get("last_seq", 0))) if ok else None
+        self.store.finish_refill(buffer, backlogs)
+        self.on_change()
 
     async def _read_stats(self, sock: zmq.asyncio.Socket) -> None:
         async for topic, body in self._messages(sock):

@@ -1,4 +1,9 @@
-"""The log pane's model: bounded scrollback, a scope (one watcher or all) and a filter.
+"""The log pane's model: bounded scrollback and a filter.
+
+One buffer per thing the pane can show (a watcher's output, or every watcher's): what one
+watcher prints never pushes another's lines out. Each buffer records how far it has seen
+each watcher's stream (`seen`, by sequence number), so that it can be brought up to date
+when it is shown again.
 
 Plain Python, no Textual. Built for a flood: 10,000 lines a second arrive in a few batches, so
 every update costs O(new entries), never O(buffer):
@@ -6,9 +11,9 @@ every update costs O(new entries), never O(buffer):
 - every entry ever added gets an absolute number; the live ones are `[first, total)`;
 - storage is a list whose dead front is dropped in bulk (amortised O(1) trimming), so an
   entry is found by arithmetic, not by searching;
-- with a scope or a filter, the visible entries are an ascending list of absolute numbers,
-  extended as lines arrive and cut at the front with a binary search when the oldest go;
-- without either, there is no index at all: visible = live.
+- with a filter, the visible entries are an ascending list of absolute numbers, extended as
+  lines arrive and cut at the front with a binary search when the oldest go;
+- without one, there is no index at all: visible = live.
 
 The filter is case-insensitive plain text unless the pattern "is a regex": it contains one of
 ``^ $ * + ? ( ) [ ] { } | \\`` and compiles. So ``err(or)?|fatal`` and ``^GET .* 500$`` are
@@ -46,7 +51,7 @@ class LogEntry(NamedTuple):
     time: float
     watcher: str
     pid: int
-    stream: str  # "stdout" | "stderr"
+    stream: str  # "stdout" | "stderr" | "note": the console's own remark (lines skipped)
     text: str  # as received (decoded, NOT yet sanitised)
     partial: bool = False
 
@@ -74,25 +79,22 @@ class LogBuffer:
         self.maxlen = maxlen
         self.generation = 0
         self.filter_error: str | None = None
+        # Per watcher, the last sequence number this buffer holds or has skipped past.
+        self.seen: dict[str, int] = {}
         self._entries: list[LogEntry] = []
         self._offset = 0  # absolute number of _entries[0]
         self._first = 0  # absolute number of the oldest live entry
         self._total = 0  # absolute number the next entry will get
         # Absolute numbers of the visible entries, ascending, from _vis[_vis_head]; None when
-        # nothing is scoped or filtered (every live entry is visible).
+        # nothing is filtered (every live entry is visible).
         self._vis: list[int] | None = None
         self._vis_head = 0
-        self._scope: str | None = None
         self._pattern: str | None = None
         self._regex: re.Pattern[str] | None = None
         self._is_regex = False
         self._watchers: set[str] = set()
 
     # -- reading ------------------------------------------------------------------------
-
-    @property
-    def scope(self) -> str | None:
-        return self._scope
 
     @property
     def pattern(self) -> str | None:
@@ -130,7 +132,7 @@ class LogBuffer:
 
     def position(self, number: int) -> int:
         """Index of the first visible entry whose absolute number is `number` or later: where a
-        view keeps its place when lines are trimmed or the scope or filter changes."""
+        view keeps its place when lines are trimmed or the filter changes."""
         if self._vis is None:
             return min(max(0, number - self._first), len(self))
         return bisect_left(self._vis, number, lo=self._vis_head) - self._vis_head
@@ -174,6 +176,8 @@ class LogBuffer:
         self._trim()
 
     def clear(self) -> None:
+        """Forget every entry, and how far each watcher was seen."""
+        self.seen = {}
         self._entries = []
         self._offset = self._first = self._total
         if self._vis is not None:
@@ -181,12 +185,6 @@ class LogBuffer:
         self._vis_head = 0
         self._watchers = set()
         self.generation += 1
-
-    def set_scope(self, watcher: str | None) -> None:
-        if watcher == self._scope:
-            return
-        self._scope = watcher
-        self._rebuild()
 
     def set_filter(self, pattern: str | None) -> None:
         pattern = pattern or None
@@ -216,18 +214,13 @@ class LogBuffer:
     # -- internals ----------------------------------------------------------------------
 
     def _acceptor(self) -> Callable[[LogEntry], bool]:
-        scope = self._scope
-        regex = self._regex
-        if regex is None:
-            return lambda entry: entry.watcher == scope
-        search = regex.search
-        if scope is None:
-            return lambda entry: search(plain_text(entry.text)) is not None
-        return lambda entry: entry.watcher == scope and search(plain_text(entry.text)) is not None
+        assert self._regex is not None
+        search = self._regex.search
+        return lambda entry: search(plain_text(entry.text)) is not None
 
     def _rebuild(self) -> None:
         self.generation += 1
-        if self._scope is None and self._regex is None:
+        if self._regex is None:
             self._vis, self._vis_head = None, 0
             return
         accept = self._acceptor()

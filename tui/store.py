@@ -7,7 +7,7 @@ the last refresh and renders it. No Textual here, so all of it is unit-tested di
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +15,9 @@ from typing import Any
 from tui.logbuffer import LogBuffer, LogEntry
 
 HISTORY_POINTS = 600  # ten minutes at one sample a second
+WATCHER_LOG_LINES = 5_000  # scrollback of one watcher's output
+ALL_LOG_LINES = 10_000  # scrollback of every watcher's output together
+KEPT_LOGS = 8  # watchers whose scrollback is kept while others are shown
 EVENTS_KEPT = 200
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -129,16 +132,28 @@ SORT_KEYS: dict[str, Callable[[WatcherView, float], Any]] = {
 
 
 class Store:
-    def __init__(self, clock: Callable[[], float] = time.time, log_lines: int = 20_000) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        log_lines: int = WATCHER_LOG_LINES,
+        all_log_lines: int = ALL_LOG_LINES,
+        kept_logs: int = KEPT_LOGS,
+    ) -> None:
         self.clock = clock
         self.endpoint = ""
         self.connection = CONNECTING
         self.connection_note = ""
         self.daemon_kind = "circus-tui"  # or "circusd": a real Circus, no output streaming
         self.watchers: dict[str, WatcherView] = {}
-        self.log = LogBuffer(maxlen=log_lines)
-        self.last_seq: dict[str, int] = {}
-        self._refilling: dict[str, list[dict[str, Any]]] = {}
+        # Scrollback: one buffer per watcher shown lately, one for all watchers together.
+        # Output is only ever added to the buffer on screen (the link follows only that
+        # output); a buffer shown again is brought up to date from the daemon's backlog.
+        self._log_lines, self._kept_logs = log_lines, kept_logs
+        self._logs: OrderedDict[str, LogBuffer] = OrderedDict()
+        self.all_log = LogBuffer(maxlen=all_log_lines)
+        self.log = LogBuffer(maxlen=1)  # the buffer on screen: nothing until a selection
+        # Batches that arrived for a (buffer, watcher) while its backlog was being fetched.
+        self._refilling: dict[tuple[LogBuffer, str], list[dict[str, Any]]] = {}
         self.sort_key = "name"
         self.sort_reverse = False
         self.selected: str | None = None
@@ -342,53 +357,93 @@ class Store:
 
     def apply_output(self, batch: dict[str, Any]) -> tuple[str, int] | None:
         """One output batch. Returns (watcher, since) when lines were missed: the caller
-        fetches them with `tail` and hands them to `apply_tail`; batches arriving meanwhile
-        wait, so the pane stays in order."""
+        fetches them with `tail` and hands them to `finish_refill`; batches arriving meanwhile
+        wait, so the pane stays in order. Output of a watcher not on screen is ignored (it
+        can still arrive for a moment after the link stopped following it)."""
         name = self._resolve(str(batch.get("watcher", ""))) or str(batch.get("watcher", ""))
-        waiting = self._refilling.get(name)
+        if not self.log_all and name != self.selected:
+            return None
+        buffer = self.log
+        waiting = self._refilling.get((buffer, name))
         if waiting is not None:
             waiting.append(batch)
             return None
-        first, last = int(batch.get("first", 0)), int(batch.get("last", 0))
-        seen = self.last_seq.get(name)
-        if seen is not None and first > seen + 1:
-            self._refilling[name] = [batch]
+        seen = buffer.seen.get(name)
+        if seen is not None and int(batch.get("first", 0)) > seen + 1:
+            self._refilling[(buffer, name)] = [batch]
             return (name, seen)
-        self._add_lines(
-            name, [ln for ln in batch.get("lines", []) if seen is None or ln["seq"] > seen]
-        )
-        self.last_seq[name] = max(last, seen or 0)
+        self._add_batch(buffer, name, batch)
         return None
 
-    def apply_tail(self, name: str, lines: list[dict[str, Any]], last_seq: int) -> None:
-        """Backlog from `tail` (at attach, or the refill of a gap): what is not shown yet is
-        added, then any batches that waited for it."""
-        seen = self.last_seq.get(name)
-        self._add_lines(name, [ln for ln in lines if seen is None or ln["seq"] > seen])
-        self.last_seq[name] = max(last_seq, seen or 0)
-        for batch in self._refilling.pop(name, []):
-            self.apply_output(batch)
+    def _add_batch(self, buffer: LogBuffer, name: str, batch: dict[str, Any]) -> None:
+        seen = buffer.seen.get(name)
+        self._add_lines(
+            buffer,
+            name,
+            [ln for ln in batch.get("lines", []) if seen is None or ln["seq"] > seen],
+        )
+        buffer.seen[name] = max(int(batch.get("last", 0)), seen or 0)
 
-    def refill_failed(self, name: str) -> None:
-        """The refill could not be fetched: show what arrived rather than wait forever."""
-        waiting = self._refilling.pop(name, [])
-        for batch in waiting:
-            self.last_seq[name] = min(self.last_seq.get(name, 0), int(batch.get("first", 1)) - 1)
-            self.apply_output(batch)
+    def begin_refill(self, buffer: LogBuffer, names: Iterable[str]) -> None:
+        """A backlog is being fetched for these watchers: their batches wait for it."""
+        for name in names:
+            self._refilling.setdefault((buffer, name), [])
 
-    def _add_lines(self, name: str, lines: list[dict[str, Any]]) -> None:
-        if not lines:
-            return
+    def finish_refill(
+        self, buffer: LogBuffer, backlogs: dict[str, tuple[list[dict[str, Any]], int] | None]
+    ) -> None:
+        """Backlogs from `tail` (lines, last_seq) per watcher, or None when one could not be
+        fetched: what the buffer lacks is added, lines from several watchers in time order,
+        then the batches that waited. Lines the daemon no longer had, or that were too many
+        to fetch, are replaced by a note saying how many."""
+        fresh: list[LogEntry] = []
+        for name, backlog in backlogs.items():
+            seen = buffer.seen.get(name)
+            if backlog is None:
+                continue  # the waiting batches say what is missing, below
+            lines, last_seq = backlog
+            lines = [ln for ln in lines if seen is None or ln["seq"] > seen]
+            if seen is not None and lines and lines[0]["seq"] > seen + 1:
+                note = self._note(name, seen + 1, lines[0]["seq"] - 1, "not fetched")
+                fresh.append(note._replace(time=_num(lines[0].get("time"))))
+            fresh.extend(self._entries(name, lines))
+            buffer.seen[name] = max(int(last_seq), seen or 0)
+        if len(backlogs) > 1:
+            fresh.sort(key=lambda e: e.time)  # stable: each watcher's lines stay in order
+        if fresh:
+            buffer.extend(fresh)
+        self.log_changed = True
+        for name in backlogs:
+            for batch in self._refilling.pop((buffer, name), []):
+                seen = buffer.seen.get(name)
+                first = int(batch.get("first", 0))
+                if seen is not None and first > seen + 1:
+                    why = "lost" if backlogs[name] is not None else "could not be fetched"
+                    buffer.extend([self._note(name, seen + 1, first - 1, why)])
+                self._add_batch(buffer, name, batch)
+
+    def _note(self, name: str, first: int, last: int, why: str) -> LogEntry:
+        count = last - first + 1
+        text = f"… {count:,} line{'s' if count != 1 else ''} {why} here: the log file has them"
+        return LogEntry(last, self.clock(), name, 0, "note", text)
+
+    def _add_lines(self, buffer: LogBuffer, name: str, lines: list[dict[str, Any]]) -> None:
+        if lines:
+            buffer.extend(self._entries(name, lines))
+            self.log_changed = True
+
+    @staticmethod
+    def _entries(name: str, lines: list[dict[str, Any]]) -> list[LogEntry]:
         try:
             # The daemon's own shape: positional, no checks (ten thousand lines a second).
-            entries = [
+            return [
                 LogEntry(
                     ln["seq"], ln["time"], name, ln["pid"], ln["stream"], ln["data"], ln["partial"]
                 )
                 for ln in lines
             ]
         except (KeyError, TypeError):
-            entries = [
+            return [
                 LogEntry(
                     seq=int(ln.get("seq", 0)),
                     time=_num(ln.get("time")),
@@ -400,7 +455,16 @@ class Store:
                 )
                 for ln in lines
             ]
-        self.log.extend(entries)
+
+    def forget_output(self) -> None:
+        """The daemon is another one (restarted): its sequence numbers start again. What was
+        shown stays, and is marked; everything new is fetched afresh."""
+        for buffer in (*self._logs.values(), self.all_log):
+            if buffer.seen:
+                buffer.seen = {}
+                note = "— the daemon restarted; output before this line is from before —"
+                buffer.extend([LogEntry(0, self.clock(), "", 0, "note", note)])
+        self._refilling.clear()
         self.log_changed = True
 
     # -- selection, sorting, structure ------------------------------------------------
@@ -408,6 +472,9 @@ class Store:
     def remove(self, name: str) -> None:
         self.watchers.pop(name, None)
         self.dirty.discard(name)
+        # A watcher added again under this name starts its sequence numbers afresh.
+        self._logs.pop(name, None)
+        self.all_log.seen.pop(name, None)
         self.structure_changed = True
         if self.selected == name:
             names = self.sorted_names()
@@ -456,8 +523,22 @@ class Store:
         self.log_changed = True
 
     def _update_log_scope(self) -> None:
-        self.log.set_scope(None if self.log_all else self.selected)
-        self.log_changed = True
+        if self.log_all:
+            buffer = self.all_log
+        elif self.selected is None:
+            buffer = LogBuffer(maxlen=1)
+        else:
+            buffer = self._logs.get(self.selected) or LogBuffer(maxlen=self._log_lines)
+            self._logs[self.selected] = buffer
+            self._logs.move_to_end(self.selected)
+            while len(self._logs) > self._kept_logs:
+                self._logs.popitem(last=False)
+        if not self.log_all and self.all_log.seen:
+            self.all_log.clear()  # brought up to date when shown again, like any other
+        if buffer is not self.log:
+            self.log = buffer
+            buffer.set_filter(self.log_filter or None)
+            self.log_changed = True
         if self.on_scope_change is not None:
             self.on_scope_change()
 

@@ -40,13 +40,15 @@ process (what it held before the app started is reported too).
 
 Run with `make bench` (pytest -q -s tests/bench); prints BENCH lines and asserts only that the
 load ran (the daemon published at least 80 % of the lines). Nothing about speed is asserted.
-`BENCH_CONSOLE_CPU_SECONDS` (default 20) sets the CPU window.
+`BENCH_CONSOLE_CPU_SECONDS` (default 20) sets the CPU window; `BENCH_CONSOLE_PROFILE=FILE` writes
+cProfile statistics of the key phase to FILE (read them with `python -m pstats FILE`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
 import os
 import random
 import re
@@ -81,6 +83,7 @@ SIZE = (120, 36)
 CPU_SECONDS = float(os.environ.get("BENCH_CONSOLE_CPU_SECONDS", "20"))
 KEY_TIMEOUT = 15.0  # a key not shown by then ends the key phase
 KEY_PHASE_SECONDS = 60.0
+PROFILE = os.environ.get("BENCH_CONSOLE_PROFILE")  # a file for cProfile stats of the key phase
 
 WRITER = f"""
 import os, sys, time
@@ -189,7 +192,7 @@ def full_first_screen(app: BenchApp) -> bool:
     if table.row_count != WATCHERS:
         return False
     for name in store.watchers:
-        cells = table._cells.get(name)
+        cells = table.cells(name)
         if cells is None or cells[2] != f"{PROCESSES}/{PROCESSES}" or cells[4].endswith("%"):
             return False
     procs = app.screen.query_one(ProcessTable)
@@ -284,7 +287,7 @@ def key_script(app: BenchApp) -> list[Callable[[], Key]]:
                 return (
                     store.selected == name
                     and procs.watcher == name
-                    and {cells[0] for cells in procs._cells.values()} == pids
+                    and {procs.cells(key)[0] for key in procs.keys} == pids
                     and table.current_key() == name
                 )
 
@@ -395,6 +398,9 @@ async def measure(daemon: RunningDaemon) -> None:
         latencies: dict[str, list[float]] = {}
         misses: list[str] = []
         script = key_script(app)
+        profiler = cProfile.Profile() if PROFILE else None
+        if profiler is not None:
+            profiler.enable()
         key_cpu_before, key_wall_before = time.process_time(), time.perf_counter()
         for build in script:
             if time.perf_counter() - key_wall_before > KEY_PHASE_SECONDS:
@@ -411,6 +417,9 @@ async def measure(daemon: RunningDaemon) -> None:
                 continue
             latencies.setdefault(kind, []).append(seconds)
         key_wall = time.perf_counter() - key_wall_before
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(PROFILE)
         key_cpu = (time.process_time() - key_cpu_before) / key_wall
         key_stalls = lag.take()
         rss_after_keys = me.memory_info().rss

@@ -399,16 +399,13 @@ def _stats_from_circus(store: Store) -> None:
 
 
 def _apply_output(store: Store) -> None:
-    """Every watcher's recent output, in the order it was written: runs of one watcher's
-    lines, as `tail` and the output stream deliver them."""
-    lines = [(ln["time"], name, ln) for name, t in _output().items() for ln in t["lines"]]
-    lines.sort(key=lambda item: (item[0], item[1]))
-    run: list[dict[str, Any]] = []
-    for k, (_time, name, line) in enumerate(lines):
-        run.append(line)
-        if k + 1 == len(lines) or lines[k + 1][1] != name:
-            store.apply_tail(name, run, run[-1]["seq"])
-            run = []
+    """The backlog of the watcher on screen, as the link fetches it with `tail` when the
+    watcher is shown."""
+    name = store.selected
+    assert name is not None
+    lines = _output()[name]["lines"]
+    store.begin_refill(store.log, [name])
+    store.finish_refill(store.log, {name: (lines, lines[-1]["seq"] if lines else 0)})
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -441,10 +438,10 @@ def demo_store(
         _stats_from_our_daemon(store)
     else:
         _stats_from_circus(store)
-    if ours:
-        _apply_output(store)
     store.apply_options("worker", WORKER_OPTIONS)
     store.select(selected)
+    if ours:
+        _apply_output(store)
     if connected:
         store.set_connection(CONNECTED)
     else:

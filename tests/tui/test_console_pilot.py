@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from tests.conftest import RunningDaemon, start_daemon, wait_for
 from tui.app import CircusApp
@@ -62,7 +61,7 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float 
 
 def table_names(app: CircusApp) -> list[str]:
     table = app.screen.query_one(WatchersTable)
-    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+    return table.keys
 
 
 @pytest.fixture
@@ -228,7 +227,7 @@ async def test_hostile_output_never_reaches_the_terminal(
         assert "red" in text and "plain" in text
         for bad in ("\x1b", "\x07", "\x9b"):
             assert bad not in text
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(WatchersTable)
         await until(pilot, lambda: table.row_count == 1)
 
 

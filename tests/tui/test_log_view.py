@@ -295,22 +295,42 @@ async def test_long_lines_are_cut_at_the_width() -> None:
         assert strip.text.endswith("…")
 
 
-async def test_scope_change_while_following_stays_at_the_end() -> None:
+async def test_another_buffer_is_shown_from_its_newest_line() -> None:
     buffer = LogBuffer()
-    buffer.extend([entry(n, watcher="web" if n % 2 else "db") for n in range(300)])
+    buffer.extend([entry(n) for n in range(300)])
+    other = LogBuffer()
+    other.extend([entry(n, watcher="db") for n in range(150)])
     app = LogApp(buffer)
     async with app.run_test(size=(80, HEIGHT)) as pilot:
         view = app.view
-        buffer.set_scope("db")
-        view.refresh_lines()
+        await pilot.press("home")  # reading old lines: following is off
         await pilot.pause()
+        assert not view.follow
+        view.set_buffer(other)
+        await pilot.pause()
+        # Another watcher's output: its newest lines, not a position in the other's.
         assert view.follow and view.virtual_size.height == 150
-        assert lines_on_screen(view)[-1].endswith("line 298")
-        buffer.clear()
+        assert lines_on_screen(view)[-1].endswith("line 149")
+        other.clear()
         view.refresh_lines()
         await pilot.pause()
         assert view.follow and view.virtual_size.height == 0
         assert all(not line.strip() for line in lines_on_screen(view))
+
+
+async def test_the_consoles_notes_are_set_apart_from_program_output() -> None:
+    buffer = LogBuffer()
+    buffer.extend([entry(1), entry(2, "… 5 lines not fetched here", stream="note"), entry(3)])
+    app = LogApp(buffer)
+    async with app.run_test(size=(80, HEIGHT)) as pilot:
+        await pilot.pause()
+        view = app.view
+        note = view.render_line(1)
+        assert note.text.strip() == "… 5 lines not fetched here"  # no time, no marker
+        assert note.cell_length == view.scrollable_content_region.width
+        styles = {seg.style for seg in note if seg.text.strip()}
+        assert styles == {view.rich_style + view.get_component_rich_style("log-view--note")}
+        assert any(seg.style and seg.style.italic for seg in note)
 
 
 async def test_a_smaller_pane_keeps_the_newest_line_in_sight() -> None:

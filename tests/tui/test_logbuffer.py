@@ -1,4 +1,4 @@
-"""The log pane's model: scope, filter, bounded scrollback, all incremental."""
+"""The log pane's model: filter, bounded scrollback, all incremental."""
 
 from __future__ import annotations
 
@@ -20,16 +20,10 @@ def texts(buffer: LogBuffer) -> list[str]:
     return [buffer.visible(i).text for i in range(len(buffer))]
 
 
-def test_scope_shows_one_watcher_or_all() -> None:
+def test_entries_in_order_and_the_watchers_seen() -> None:
     buffer = LogBuffer()
     buffer.extend([entry("a1", "a"), entry("b1", "b"), entry("a2", "a")])
     assert texts(buffer) == ["a1", "b1", "a2"]
-    buffer.set_scope("a")
-    assert texts(buffer) == ["a1", "a2"]
-    buffer.extend([entry("b2", "b"), entry("a3", "a")])
-    assert texts(buffer) == ["a1", "a2", "a3"]
-    buffer.set_scope(None)
-    assert texts(buffer) == ["a1", "b1", "a2", "b2", "a3"]
     assert buffer.watchers == {"a", "b"}
 
 
@@ -133,7 +127,6 @@ def test_generation_bumps_when_rendered_lines_are_invalid() -> None:
     buffer.extend([entry("a"), entry("b")])
     assert buffer.generation == seen  # appending alone invalidates nothing
     for change in (
-        lambda: buffer.set_scope("web"),
         lambda: buffer.set_filter("a"),
         lambda: buffer.extend([entry("a")] * 3),  # trims a visible entry
         buffer.clear,
@@ -146,13 +139,13 @@ def test_generation_bumps_when_rendered_lines_are_invalid() -> None:
     assert len(buffer) == 0
 
 
-def test_clear_keeps_scope_and_filter() -> None:
+def test_clear_keeps_the_filter_and_forgets_what_was_seen() -> None:
     buffer = LogBuffer()
-    buffer.set_scope("web")
     buffer.set_filter("x")
     buffer.extend([entry("x1"), entry("x2", "db")])
+    buffer.seen["web"] = 1
     buffer.clear()
-    assert len(buffer) == 0
+    assert len(buffer) == 0 and buffer.seen == {}
     buffer.extend([entry("x3"), entry("y")])
     assert texts(buffer) == ["x3"]
 
@@ -216,10 +209,6 @@ class BufferModel(RuleBasedStateMachine):
         self.all.extend(batch)
         self.buffer.extend(iter(batch))  # any iterable will do
 
-    @rule(watcher=st.sampled_from([None, *WATCHERS]))
-    def scope(self, watcher: str | None) -> None:
-        self.buffer.set_scope(watcher)
-
     @rule(pattern=st.sampled_from(PATTERNS))
     def filter(self, pattern: str | None) -> None:
         self.buffer.set_filter(pattern)
@@ -232,14 +221,9 @@ class BufferModel(RuleBasedStateMachine):
     @invariant()
     def visible_equals_brute_force(self) -> None:
         live = self.all[self.cleared_at :][-self.maxlen :]
-        scope, pattern = self.buffer.scope, self.buffer.pattern
+        pattern = self.buffer.pattern
         regex = compile_filter(pattern)[0] if pattern else None
-        expected = [
-            e
-            for e in live
-            if (scope is None or e.watcher == scope)
-            and (regex is None or regex.search(plain_text(e.text)))
-        ]
+        expected = [e for e in live if regex is None or regex.search(plain_text(e.text))]
         assert len(self.buffer) == len(expected)
         assert [self.buffer.visible(i) for i in range(len(self.buffer))] == expected
         numbers = [self.buffer.visible_number(i) for i in range(len(self.buffer))]

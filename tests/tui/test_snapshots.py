@@ -40,9 +40,8 @@ def console(**store: Any) -> CircusApp:
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """One more UI tick once the screen is up. Not earlier: a DataTable row drawn between
-    `add_row` and the idle-time measuring of its columns stays cached at the header's widths
-    (Textual 8.2), which the live console hides at its next cell update but a picture keeps."""
+    """One more UI tick once the screen is up, as the live console has a few a second: the
+    picture is of the console at rest, not of its first frame."""
     app = pilot.app
     assert isinstance(app, CircusApp)
     await pilot.pause()

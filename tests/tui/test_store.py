@@ -110,44 +110,123 @@ def test_stats_stream_keeps_history_and_drops_gone_processes(store: Store) -> No
     assert rows[0][1][0] == "2" and rows[0][1][2] == "20.0"
 
 
+def shown(store: Store) -> list[str]:
+    return [store.log.visible(i).text for i in range(len(store.log))]
+
+
+def batch(name: str, *lines: dict[str, Any]) -> dict[str, Any]:
+    return {"watcher": name, "first": lines[0]["seq"], "last": lines[-1]["seq"], "lines": lines}
+
+
+def refill(store: Store, name: str, lines: list[dict[str, Any]], last_seq: int) -> None:
+    """What the link does when a watcher is shown: fetch its backlog with `tail`."""
+    store.begin_refill(store.log, [name])
+    store.finish_refill(store.log, {name: (lines, last_seq)})
+
+
 def test_output_gap_waits_for_refill_and_keeps_order(store: Store) -> None:
     store.select("web")
-    store.apply_tail("web", [line(1, "a"), line(2, "b")], last_seq=2)
-    assert (
-        store.apply_output({"watcher": "web", "first": 3, "last": 3, "lines": [line(3, "c")]})
-        is None
-    )
-    gap = store.apply_output({"watcher": "web", "first": 6, "last": 6, "lines": [line(6, "f")]})
-    assert gap == ("web", 3)
+    refill(store, "web", [line(1, "a"), line(2, "b")], last_seq=2)
+    assert store.apply_output(batch("web", line(3, "c"))) is None
+    assert store.apply_output(batch("web", line(6, "f"))) == ("web", 3)
     # Batches that arrive while the refill is on its way wait for it.
-    assert (
-        store.apply_output({"watcher": "web", "first": 7, "last": 7, "lines": [line(7, "g")]})
-        is None
-    )
-    store.apply_tail("web", [line(4, "d"), line(5, "e"), line(6, "f")], last_seq=6)
-    texts = [store.log.visible(i).text for i in range(len(store.log))]
-    assert texts == ["a", "b", "c", "d", "e", "f", "g"]
+    assert store.apply_output(batch("web", line(7, "g"))) is None
+    assert shown(store) == ["a", "b", "c"]
+    store.finish_refill(store.log, {"web": ([line(4, "d"), line(5, "e"), line(6, "f")], 6)})
+    assert shown(store) == ["a", "b", "c", "d", "e", "f", "g"]
 
 
-def test_duplicate_lines_from_snapshot_and_stream_are_shown_once(store: Store) -> None:
+def test_batches_wait_for_the_backlog_of_a_watcher_just_shown(store: Store) -> None:
     store.select("web")
-    store.apply_output(
-        {"watcher": "web", "first": 5, "last": 6, "lines": [line(5, "x"), line(6, "y")]}
-    )
-    store.apply_tail("web", [line(4, "w"), line(5, "x"), line(6, "y")], last_seq=6)
-    texts = [store.log.visible(i).text for i in range(len(store.log))]
-    assert texts.count("x") == 1 and texts.count("y") == 1
+    store.begin_refill(store.log, ["web"])
+    # Live output can beat the backlog's reply: it must not make the backlog look old.
+    store.apply_output(batch("web", line(8, "h")))
+    store.finish_refill(store.log, {"web": ([line(6, "f"), line(7, "g")], 7)})
+    assert shown(store) == ["f", "g", "h"]
 
 
-def test_log_scope_follows_selection_or_shows_all(store: Store) -> None:
-    store.apply_tail("web", [line(1, "from web")], last_seq=1)
-    store.apply_tail("api", [line(1, "from api")], last_seq=1)
+def test_duplicate_lines_from_backlog_and_stream_are_shown_once(store: Store) -> None:
     store.select("web")
-    assert [store.log.visible(i).text for i in range(len(store.log))] == ["from web"]
+    store.apply_output(batch("web", line(5, "x"), line(6, "y")))
+    refill(store, "web", [line(4, "w"), line(5, "x"), line(6, "y")], last_seq=6)
+    assert shown(store).count("x") == 1 and shown(store).count("y") == 1
+
+
+def test_output_of_a_watcher_not_on_screen_is_ignored(store: Store) -> None:
+    store.select("web")
+    assert store.apply_output(batch("api", line(1, "late"))) is None
+    assert shown(store) == []
+
+
+def test_each_watcher_keeps_its_own_scrollback() -> None:
+    store = Store(clock=Clock(), log_lines=50)
+    store.apply_status(status(quiet={}, chatty={}))
+    store.select("quiet")
+    refill(store, "quiet", [line(1, "quiet 1"), line(2, "quiet 2")], last_seq=2)
+    store.select("chatty")
+    refill(store, "chatty", [line(n, f"chatty {n}") for n in range(1, 501)], last_seq=500)
+    assert len(store.log) == 50  # bounded
+    store.select("quiet")
+    # Its lines were not pushed out by the other's; only what is new is fetched.
+    assert shown(store) == ["quiet 1", "quiet 2"]
+    refill(store, "quiet", [line(3, "quiet 3")], last_seq=3)
+    assert shown(store) == ["quiet 1", "quiet 2", "quiet 3"]
+
+
+def test_a_backlog_too_long_to_fetch_leaves_a_note(store: Store) -> None:
+    store.select("web")
+    refill(store, "web", [line(1, "a")], last_seq=1)
+    store.select("api")
+    store.select("web")
+    refill(store, "web", [line(2000, "new")], last_seq=2000)
+    texts = shown(store)
+    assert texts[0] == "a" and texts[-1] == "new"
+    assert "1,998 lines not fetched" in texts[1] and store.log.visible(1).stream == "note"
+
+
+def test_only_the_last_watchers_shown_keep_their_scrollback() -> None:
+    store = Store(clock=Clock(), kept_logs=2)
+    store.apply_status(status(a={}, b={}, c={}))
+    for name in ("a", "b", "c"):
+        store.select(name)
+        refill(store, name, [line(1, f"from {name}")], last_seq=1)
+    store.select("a")  # a was dropped: shown again from scratch
+    assert shown(store) == [] and "a" not in store.log.seen
+    store.select("c")
+    assert shown(store) == ["from c"]
+
+
+def test_all_watchers_view_merges_backlogs_in_time_order(store: Store) -> None:
+    def at(seq: int, text: str, when: float) -> dict[str, Any]:
+        return {**line(seq, text), "time": when}
+
     store.set_log_all(True)
-    assert len(store.log) == 2
+    store.begin_refill(store.log, ["web", "api"])
+    store.finish_refill(
+        store.log,
+        {
+            "web": ([at(1, "web 1", 1.0), at(2, "web 2", 3.0)], 2),
+            "api": ([at(1, "api 1", 2.0)], 1),
+            "worker": None,  # could not be fetched: nothing to show, nothing waits
+        },
+    )
+    assert shown(store) == ["web 1", "api 1", "web 2"]
+    store.apply_output(batch("worker", line(1, "worker 1")))
+    assert shown(store)[-1] == "worker 1"
     store.set_filter("API")
-    assert [store.log.visible(i).text for i in range(len(store.log))] == ["from api"]
+    assert shown(store) == ["api 1"]
+    store.set_log_all(False)
+    assert not store.all_log.seen  # left: refetched when shown again
+
+
+def test_a_restarted_daemon_keeps_what_was_shown_and_starts_afresh(store: Store) -> None:
+    store.select("web")
+    refill(store, "web", [line(41, "before")], last_seq=41)
+    store.forget_output()
+    assert store.log.seen == {}
+    refill(store, "web", [line(1, "after")], last_seq=1)
+    texts = shown(store)
+    assert texts[0] == "before" and "daemon restarted" in texts[1] and texts[2] == "after"
 
 
 def test_connection_state_changes_are_flagged(store: Store) -> None:

@@ -9,10 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, Sparkline, Static
+from textual.widgets import Footer, Input, Label, Sparkline, Static
 
 from tui.store import CONNECTED, DISCONNECTED, fmt_bytes
+from tui.widgets.filter_input import FilterInput
 from tui.widgets.log_view import LogView
+from tui.widgets.row_table import RowTable
 from tui.widgets.tables import WATCHER_COLUMNS, ProcessTable, WatchersTable
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ SORT_BINDINGS = [
         id=f"sort-{key}",
         tooltip=f"Sort watchers by {label.lower()}; again to reverse",
     )
-    for i, (key, label) in enumerate(WATCHER_COLUMNS[:7], start=1)
+    for i, (key, label, _) in enumerate(WATCHER_COLUMNS[:7], start=1)
 ]
 
 
@@ -65,7 +67,7 @@ class MainScreen(Screen[None]):
         with Vertical(id="log-area"):
             yield Label("", id="log-title", markup=False)
             yield LogView(self.app_.store.log, id="log")
-            yield Input(placeholder="filter: text or regex, Esc clears", id="filter")
+            yield FilterInput(placeholder="filter: text or regex, Esc clears", id="filter")
         yield Footer()
 
     @property
@@ -104,8 +106,7 @@ class MainScreen(Screen[None]):
                     self._refresh_trends()
             if store.log_changed:
                 store.log_changed = False
-                self._refresh_log_title()
-                self.query_one(LogView).refresh_lines()
+                self._show_log()
             if store.connection_changed:
                 store.connection_changed = False
                 self._refresh_status()
@@ -140,9 +141,19 @@ class MainScreen(Screen[None]):
         self.query_one("#cpu-spark", Sparkline).data = cpu or [0.0]
         self.query_one("#mem-spark", Sparkline).data = mem or [0.0]
         self._set_text(self.query_one("#cpu-label", Label), f"CPU {cpu[-1]:.1f}%" if cpu else "CPU")
-        self.query_one("#mem-label", Label).update(
-            f"Memory {fmt_bytes(mem[-1])}" if mem else "Memory"
+        self._set_text(
+            self.query_one("#mem-label", Label), f"Memory {fmt_bytes(mem[-1])}" if mem else "Memory"
         )
+
+    def _show_log(self) -> None:
+        store = self.app_.store
+        store.log_changed = False
+        log = self.query_one(LogView)
+        if log.buffer is not store.log:
+            log.set_buffer(store.log)
+        else:
+            log.refresh_lines()
+        self._refresh_log_title()
 
     def _refresh_log_title(self) -> None:
         store = self.app_.store
@@ -161,27 +172,28 @@ class MainScreen(Screen[None]):
 
     # -- events from widgets ---------------------------------------------------------
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "watchers" or event.row_key is None:
+    def on_row_table_row_highlighted(self, event: RowTable.RowHighlighted) -> None:
+        if event.table.id != "watchers":
             return
         store = self.app_.store
-        name = str(event.row_key.value)
+        name = event.key
         if name != store.selected:
             store.select(name)
             self.query_one(ProcessTable).sync(store)
             self._refresh_trends()
-            self._refresh_log_title()
-            self.query_one(LogView).refresh_lines()
+            self._show_log()
+            # One frame for all of it, at the screen's next update: each widget would
+            # otherwise ask for its own, one after the other, and the table's row would
+            # be shown a frame (tens of milliseconds on a busy loop) before the rest.
+            self.refresh()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "watchers" and event.row_key is not None:
-            self.app_.open_details(str(event.row_key.value))
+    def on_row_table_row_selected(self, event: RowTable.RowSelected) -> None:
+        if event.table.id == "watchers":
+            self.app_.open_details(event.key)
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        if event.data_table.id == "watchers" and str(event.column_key.value) in dict(
-            WATCHER_COLUMNS[:7]
-        ):
-            self.action_sort(str(event.column_key.value))
+    def on_row_table_header_selected(self, event: RowTable.HeaderSelected) -> None:
+        if event.table.id == "watchers" and event.column in {c.key for c in WATCHER_COLUMNS[:7]}:
+            self.action_sort(event.column)
 
     def on_log_view_follow_changed(self, _event: Any) -> None:
         self._refresh_log_title()

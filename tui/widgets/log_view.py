@@ -60,11 +60,13 @@ class LogView(ScrollView, can_focus=True):
 
     ALLOW_SELECT = False
 
-    # Behaviour, not looks: there is no horizontal scrolling, lines are cut at the width.
+    # Behaviour, not looks: there is no horizontal scrolling, lines are cut at the width. The
+    # scrollbar is always there: one that came and went with the amount of output (switching
+    # from a quiet watcher to a busy one) would lay the whole screen out again each time.
     DEFAULT_CSS = """
     LogView {
         overflow-x: hidden;
-        overflow-y: auto;
+        overflow-y: scroll;
     }
     """
 
@@ -73,6 +75,7 @@ class LogView(ScrollView, can_focus=True):
         "log-view--stderr",
         "log-view--stderr-marker",
         "log-view--match",
+        "log-view--note",
         *(f"log-view--name-{slot}" for slot in range(NAME_COLOURS)),
     }
 
@@ -142,6 +145,16 @@ class LogView(ScrollView, can_focus=True):
             self._invalidate()
 
     # -- updates ------------------------------------------------------------------------
+
+    def set_buffer(self, buffer: LogBuffer) -> None:
+        """Show another buffer (another watcher's output), from its newest line."""
+        if buffer is self.buffer:
+            return
+        self.buffer = buffer
+        self._cache.clear()
+        self._top = None
+        self.refresh_lines()  # its size, before following it to the end
+        self.follow = True
 
     def refresh_lines(self, y_start: int | None = None, line_count: int = 1) -> None:
         """Take in what changed in the buffer: call once per UI tick.
@@ -293,6 +306,10 @@ class LogView(ScrollView, can_focus=True):
         # about twice as much, and this runs for every line that scrolls into view.
         style = self.get_component_rich_style
         base = self._base
+        if entry.stream == "note":
+            # The console's own words (lines skipped), not the program's: set apart.
+            note = Strip([Segment(" " + entry.text, base + style("log-view--note"))])
+            return note.crop_extend(0, width, base)
         stderr = entry.stream == "stderr"
         segments = [
             Segment(STDERR_MARKER, style("log-view--stderr-marker"))

@@ -1,114 +1,73 @@
-"""The watchers and processes tables. Both are updated in place, keyed by row: a refresh
-changes only the cells whose text changed, never clears, and keeps the cursor on its row."""
+"""The watchers and processes tables, kept in sync with the store: a refresh changes only the
+rows whose text changed, never clears, and keeps the cursor on its row."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
-
 from tui.store import Store
+from tui.widgets.row_table import Column, RowTable
 
 WATCHER_COLUMNS = (
-    ("name", "Name"),
-    ("state", "State"),
-    ("procs", "Procs"),
-    ("cpu", "CPU%"),
-    ("mem", "Mem"),
-    ("restarts", "Restarts"),
-    ("uptime", "Uptime"),
-    ("trend", "CPU trend"),
+    Column("name", "Name"),
+    Column("state", "State"),
+    Column("procs", "Procs", right=True),
+    Column("cpu", "CPU%", right=True),
+    Column("mem", "Mem", right=True),
+    Column("restarts", "Restarts", right=True),
+    Column("uptime", "Uptime", right=True),
+    Column("trend", "CPU trend"),
 )
 PROCESS_COLUMNS = (
-    ("pid", "PID"),
-    ("wid", "WID"),
-    ("cpu", "CPU%"),
-    ("mem", "Mem"),
-    ("age", "Age"),
-    ("state", "State"),
-    ("last", "Last exit"),
+    Column("pid", "PID", right=True),
+    Column("wid", "WID", right=True),
+    Column("cpu", "CPU%", right=True),
+    Column("mem", "Mem", right=True),
+    Column("age", "Age", right=True),
+    Column("state", "State"),
+    Column("last", "Last exit"),
 )
 
 
-class KeyedTable(DataTable[str]):
-    """A DataTable whose rows are kept in sync with a list of (key, cells)."""
-
-    def __init__(self, columns: tuple[tuple[str, str], ...], **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
-        self._columns = columns
-        self._cells: dict[str, tuple[str, ...]] = {}
-        self._order: list[str] = []  # row keys in display order
-
-    def on_mount(self) -> None:
-        for key, label in self._columns:
-            self.add_column(label, key=key)
-
-    def current_key(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
-        except Exception:
-            return None
-
-    def sync_rows(self, rows: list[tuple[str, tuple[str, ...]]], keep: str | None = None) -> None:
-        """Make the table show exactly `rows`, in that order."""
-        wanted = dict(rows)
-        for key in [k for k in self._cells if k not in wanted]:
-            self.remove_row(key)
-            del self._cells[key]
-            self._order.remove(key)
-        for key, cells in rows:
-            self.update_row(key, cells)
-        keys = [key for key, _ in rows]
-        if keys != self._order:
-            self._reorder({key: i for i, key in enumerate(keys)})
-            self._order = keys
-        if keep is not None and keep in self._cells:
-            index = self.get_row_index(keep)
-            if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False)
-
-    def _reorder(self, order: dict[str, int]) -> None:
-        # DataTable sorts by cell values; the first column holds the row key's text.
-        self.sort(self._columns[0][0], key=lambda value: order.get(str(value), 1 << 30))
-
-    def update_row(self, key: str, cells: tuple[str, ...]) -> None:
-        old = self._cells.get(key)
-        if old is None:
-            self.add_row(*cells, key=key)
-            self._order.append(key)
-        else:
-            for (column, _label), before, after in zip(self._columns, old, cells, strict=True):
-                if before != after:
-                    # Re-measuring a column costs a pass over every row: only when it grows.
-                    wider = len(after) > self.columns[column].content_width
-                    self.update_cell(key, column, after, update_width=wider)
-        self._cells[key] = cells
+def state_class(text: str) -> str | None:
+    """How a state reads at a glance: failed in red, the policy at work in yellow."""
+    word = text.split(" ", 1)[0]
+    if word == "failed":
+        return "row-table--bad"
+    if word in ("backoff", "starting", "stopping"):
+        return "row-table--warn"
+    if word == "stopped":
+        return "row-table--muted"
+    return None
 
 
-class WatchersTable(KeyedTable):
+class WatchersTable(RowTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(WATCHER_COLUMNS, **kwargs)
+
+    def cell_class(self, column: str, text: str) -> str | None:
+        return state_class(text) if column == "state" else None
 
     def sync(self, store: Store, dirty: set[str], structure: bool) -> None:
         if structure:
             names = store.sorted_names()
-            self.sync_rows([(n, store.watcher_cells(n)) for n in names], keep=store.selected)
+            self.set_rows([(n, store.watcher_cells(n)) for n in names], keep=store.selected)
+            self.set_sort_marker(store.sort_key, store.sort_reverse)
         else:
             for name in dirty:
-                if name in self._cells and name in store.watchers:
+                if name in store.watchers:
                     self.update_row(name, store.watcher_cells(name))
 
 
-class ProcessTable(KeyedTable):
+class ProcessTable(RowTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(PROCESS_COLUMNS, **kwargs)
         self.watcher: str | None = None
 
+    def cell_class(self, column: str, text: str) -> str | None:
+        return state_class(text) if column == "state" else None
+
     def sync(self, store: Store) -> None:
-        if store.selected != self.watcher:
-            self.watcher = store.selected
+        self.watcher = store.selected
         rows = store.process_rows(self.watcher) if self.watcher else []
-        keep = self.current_key()
-        self.sync_rows(rows, keep=keep)
+        self.set_rows(rows)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
-from tests.tui.demo_data import ENDPOINT, demo_store, utc  # noqa: E402
+from tests.tui.demo_data import ENDPOINT, apply_output, demo_store, utc  # noqa: E402
 from tui.app import CircusApp  # noqa: E402
 
 SIZE = (120, 36)
@@ -38,6 +38,15 @@ def keys(*pressed: str) -> Steps:
         await pilot.press(*pressed)
 
     return steps
+
+
+async def all_logs(pilot: Pilot[Any]) -> None:
+    await pilot.press("a")
+    app = pilot.app
+    assert isinstance(app, CircusApp)
+    apply_output(app.store)  # what the link fetches when the view opens
+    app.refresh_from_store()
+    await pilot.pause()
 
 
 async def filter_error(pilot: Pilot[Any]) -> None:
@@ -67,7 +76,7 @@ async def palette(pilot: Pilot[Any]) -> None:
 SHOTS: dict[str, tuple[dict[str, Any], dict[str, Any], Steps]] = {
     "main": ({}, {}, nothing),
     "filter": ({"selected": "worker"}, {}, filter_error),
-    "all-logs": ({}, {}, keys("a")),
+    "all-logs": ({}, {}, all_logs),
     "details": ({"selected": "worker"}, {}, details),
     "help": ({}, {}, keys("question_mark")),
     "confirm": ({}, {}, keys("x")),

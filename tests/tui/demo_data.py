@@ -398,14 +398,18 @@ def _stats_from_circus(store: Store) -> None:
             store.apply_stat(name, None, body)
 
 
-def _apply_output(store: Store) -> None:
-    """The backlog of the watcher on screen, as the link fetches it with `tail` when the
-    watcher is shown."""
-    name = store.selected
-    assert name is not None
-    lines = _output()[name]["lines"]
-    store.begin_refill(store.log, [name])
-    store.finish_refill(store.log, {name: (lines, lines[-1]["seq"] if lines else 0)})
+def apply_output(store: Store) -> None:
+    """The backlog of the output on screen (one watcher's, or all of them with `a`), as the
+    link fetches it with `tail` when it is shown."""
+    names = list(store.watchers) if store.log_all else [store.selected or ""]
+    output = _output()
+    backlogs = {
+        name: (output[name]["lines"], output[name]["lines"][-1]["seq"])
+        for name in names
+        if output.get(name, {}).get("lines")
+    }
+    store.begin_refill(store.log, backlogs)
+    store.finish_refill(store.log, backlogs)
 
 
 # -- the store ----------------------------------------------------------------------------
@@ -441,7 +445,7 @@ def demo_store(
     store.apply_options("worker", WORKER_OPTIONS)
     store.select(selected)
     if ours:
-        _apply_output(store)
+        apply_output(store)
     if connected:
         store.set_connection(CONNECTED)
     else:

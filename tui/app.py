@@ -17,6 +17,7 @@ from tui.screens.details import DetailsScreen
 from tui.screens.dialogs import ConfirmScreen, HelpScreen
 from tui.screens.main import MUTATING, MainScreen
 from tui.store import CONNECTED, Store
+from tui.widgets.row_table import ROW_BINDING_PREFIX
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 REFRESH_INTERVAL = 0.3  # seconds: 3 refreshes a second, whatever the rate of data
@@ -99,6 +100,7 @@ class CircusApp(App[None]):
         name = props.get("name")
         if isinstance(name, str) and name in self.store.watchers and command != "rm":
             await self.link.refresh_watcher(name)
+            self.refresh_from_store()  # the outcome now, not at the next tick
 
     def confirm_then_send(
         self, question: str, detail: str, label: str, command: str, **props: Any
@@ -132,8 +134,11 @@ class CircusApp(App[None]):
         described: dict[str, str] = {}
         for key, active_binding in active.items():
             binding = active_binding.binding
-            # Ours all have ids; the focused table's own navigation keys are summed up below.
-            if binding.id is None or (self.readonly and binding.action in MUTATING):
+            # Ours all have ids. The focused table's navigation keys are summed up below: the
+            # operator's keys come first.
+            if binding.id is None or binding.id.startswith(ROW_BINDING_PREFIX):
+                continue
+            if self.readonly and binding.action in MUTATING:
                 continue
             ident = binding.id or binding.action
             keys.setdefault(ident, []).append(self.get_key_display(binding.with_key(key)))
@@ -143,6 +148,7 @@ class CircusApp(App[None]):
             ("enter", "Details of the watcher: charts, options, events"),
             ("tab", "Next pane"),
             ("ctrl+p", "Command palette: every command for every watcher"),
-            ("↑ ↓ pgup pgdn", "Move / scroll"),
+            ("↑ ↓ pgup pgdn home end", "Move the cursor, scroll the output"),
+            ("← →", "Scroll a table sideways"),
         ]
         return rows

@@ -71,7 +71,6 @@ class Link:
                 self.store.apply_options(name, options.get("options", {}))
         except CallError:
             return
-        self.store.urgent = True
         self.on_change()
 
     # -- the session loop -------------------------------------------------------------

@@ -165,7 +165,6 @@ class Store:
         # What changed since the UI last looked: names of watchers, and flags.
         self.dirty: set[str] = set()
         self.structure_changed = True  # watchers added or removed
-        self.urgent = False  # an operator's command changed something: show it at once
         self.log_changed = False
         self.connection_changed = True
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 # Actions that change something on the daemon: hidden and refused with --readonly.
 MUTATING = {"scale_up", "scale_down", "start_watcher", "stop_watcher", "restart_watcher"}
 
-TABLE_INTERVAL = 1.0  # seconds between table refreshes (stats come once a second)
 
 SORT_BINDINGS = [
     Binding(
@@ -75,7 +73,6 @@ class MainScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def on_mount(self) -> None:
-        self._tables_at = 0.0
         self._texts: dict[str, str] = {}
         self.query_one("#filter", Input).display = False
         table = self.query_one(WatchersTable)
@@ -88,14 +85,11 @@ class MainScreen(Screen[None]):
             return  # a last timer tick while quitting
         store = self.app_.store
         structure = store.structure_changed
-        # Stats arrive once a second: the tables need no more, and every table update
-        # re-renders all its visible rows. The log pane keeps the faster tick.
-        now = time.monotonic()
-        tables_due = structure or store.urgent or now - self._tables_at >= TABLE_INTERVAL
+        # Whatever changed since the last tick, in one batch: the tables redraw only the rows
+        # whose text changed.
         with self.app.batch_update():
-            if tables_due:
-                self._tables_at = now
-                store.structure_changed = store.urgent = False
+            if structure or store.dirty:
+                store.structure_changed = False
                 dirty = store.take_dirty()
                 watchers = self.query_one(WatchersTable)
                 watchers.sync(store, dirty, structure)

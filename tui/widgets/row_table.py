@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 CACHED_LINES = 512
+ROW_BINDING_PREFIX = "row-"  # the ids of the table's navigation keys
 PAD = 1  # cells each side of a cell's text
 
 

@@ -29,6 +29,12 @@ for i in range(100000):
     time.sleep(0.05)
 """
 
+QUIET = """
+import time
+print("once", flush=True)
+time.sleep(1000)
+"""
+
 EVIL = """
 import sys, time
 sys.stdout.write("\\x1b]0;owned\\x07\\x1b[2J\\x1b[?1049h\\x1b]52;c;ZXZpbA==\\x07"
@@ -186,14 +192,20 @@ async def test_quit_leaves_the_daemon_running(daemon: RunningDaemon) -> None:
     assert len(daemon.pids("web")) == 2
 
 
+def shown(app: CircusApp) -> list[str]:
+    return [app.store.log.visible(i).text for i in range(len(app.store.log))]
+
+
 async def test_reconnects_after_the_daemon_restarts(tmp_path: Path) -> None:
     short = Path(f"/tmp/ct-rc-{os.getpid()}-{os.urandom(2).hex()}")
-    first = start_daemon(short, '[watchers.one]\ncmd = "sleep 1000"\n')
+    say = f"{PY} -c 'import sys, time; print(sys.argv[1], flush=True); time.sleep(1000)'"
+    first = start_daemon(short, f'[watchers.one]\ncmd = "{say} first-daemon"\n')
     app = CircusApp(first.endpoint)
     second: RunningDaemon | None = None
     try:
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: app.store.connection == "connected")
+            await until(pilot, lambda: "first-daemon" in shown(app))
             first.stop()
             await until(pilot, lambda: app.store.connection == "disconnected", timeout=15)
             assert "one" in app.store.watchers  # the last data stays on screen
@@ -201,13 +213,59 @@ async def test_reconnects_after_the_daemon_restarts(tmp_path: Path) -> None:
                 pilot, lambda: "disconnected" in str(app.screen.query_one("#status").render())
             )
             (short / "programs.toml").unlink()
-            second = start_daemon(short, '[watchers.two]\ncmd = "sleep 1000"\n')
+            second = start_daemon(
+                short,
+                f'[watchers.one]\ncmd = "{say} second-daemon"\n'
+                '[watchers.two]\ncmd = "sleep 1000"\n',
+            )
             await until(pilot, lambda: app.store.connection == "connected", timeout=20)
-            await until(pilot, lambda: table_names(app) == ["two"])
+            await until(pilot, lambda: table_names(app) == ["one", "two"])
+            # Its output starts again at sequence number 1: shown, not taken for old lines.
+            await until(pilot, lambda: "second-daemon" in shown(app), timeout=15)
+            lines = shown(app)
+            assert lines.index("first-daemon") < lines.index("second-daemon")
+            assert any("daemon restarted" in line for line in lines)
     finally:
         if second is not None:
             second.stop()
         subprocess.run(["rm", "-rf", str(short)], check=False)
+
+
+async def test_each_watchers_output_and_all_of_it(daemon_factory: Any, tmp_path: Path) -> None:
+    (tmp_path / "chatty.py").write_text(CHATTY)
+    (tmp_path / "quiet.py").write_text(QUIET)
+    d = daemon_factory(
+        f'[watchers.chatty]\ncmd = "{PY} {tmp_path}/chatty.py"\n'
+        f'[watchers.quiet]\ncmd = "{PY} {tmp_path}/quiet.py"\n'
+    )
+    app = CircusApp(d.endpoint)
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.screen.query_one(LogView)
+        await until(pilot, lambda: table_names(app) == ["chatty", "quiet"])
+        await until(pilot, lambda: len(shown(app)) > 3)  # chatty's lines
+        await pilot.press("down")
+        await until(pilot, lambda: shown(app) == ["once"])
+        await pilot.press("up")
+        await until(pilot, lambda: app.store.selected == "chatty")
+        count = len(shown(app))
+        await until(pilot, lambda: len(shown(app)) > count + 3)
+        await pilot.press("down")  # quiet's line is still there, fetched once
+        await until(pilot, lambda: app.store.selected == "quiet")
+        assert shown(app) == ["once"]
+
+        await pilot.press("a")  # everything, each line with its watcher's name
+        await until(pilot, lambda: {"once"} < set(shown(app)) and len(shown(app)) > 3)
+        names = {app.store.log.visible(i).watcher for i in range(len(app.store.log))}
+        assert names == {"chatty", "quiet"} and view.show_watcher
+        title = app.screen.query_one("#log-title")
+        await until(pilot, lambda: "Output of all watchers" in str(title.render()))
+        await pilot.press("f")  # pause: the title says so, the view stays put
+        await until(pilot, lambda: "paused (f follows)" in str(title.render()))
+        assert not view.follow
+        await pilot.press("f")
+        await until(pilot, lambda: view.follow)
+        await pilot.press("a")
+        await until(pilot, lambda: shown(app) == ["once"] and not view.show_watcher)
 
 
 async def test_hostile_output_never_reaches_the_terminal(

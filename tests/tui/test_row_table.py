@@ -464,3 +464,29 @@ async def test_the_screen_shows_partial_redraws() -> None:
         strips = app.screen._compositor.render_strips()
         assert {s.style.bgcolor for s in strips[3] if s.style and s.text.strip()} == {cursor}
         assert cursor not in {s.style.bgcolor for s in strips[4] if s.style and s.text.strip()}
+
+
+async def test_focus_redraws_the_cursor_row_and_a_theme_everything() -> None:
+    app = TableApp(make_rows(30))
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.table
+        await pilot.pause()
+        render_visible(table)
+        focused = cell_styles(table, 1)
+
+        # Blur: only the cursor row changes (to the blurred cursor); the rest are cached.
+        built = table.rows_rendered
+        app.set_focus(None)
+        await pilot.pause()
+        render_visible(table)
+        assert table.rows_rendered == built + 1
+        assert cell_styles(table, 1) != focused
+
+        # A new theme changes every colour: nothing cached may survive it.
+        plain = cell_styles(table, 3)
+        built = table.rows_rendered
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        render_visible(table)
+        assert table.rows_rendered >= built + VISIBLE_ROWS + 1  # every row and the header
+        assert cell_styles(table, 3) != plain

@@ -129,6 +129,7 @@ class RowTable(ScrollView, can_focus=True):
         self._generation = 0  # bumped when every strip is stale: widths, styles, header
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(CACHED_LINES)
         self._styles: dict[str, Style] = {}
+        self._styles_stale = False
         self._frame_width: int | None = None
         self.rows_rendered = 0  # strips built (cache misses)
 
@@ -346,21 +347,34 @@ class RowTable(ScrollView, can_focus=True):
         self._refresh_row(self._cursor)
 
     def notify_style_update(self) -> None:
+        # Called on every focus change too (the :focus pseudo-class), which changes nothing
+        # in the rows here: the styles are looked at again before the next frame, and the
+        # cached strips are dropped only if one of them really changed (a new theme).
         super().notify_style_update()
-        self._styles.clear()
-        self._generation += 1
+        self._styles_stale = True
+
+    def _check_styles(self) -> None:
+        if self._styles_stale:
+            self._styles_stale = False
+            fresh = {name: self._compute_style(name) for name in self._styles}
+            if fresh != self._styles:
+                self._styles = fresh
+                self._generation += 1
+
+    def _compute_style(self, name: str) -> Style:
+        base = self.rich_style
+        return base if name == "" else base + self.get_component_rich_style(name)
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
         if style is None:
-            base = self.rich_style
-            style = base if name == "" else base + self.get_component_rich_style(name)
-            self._styles[name] = style
+            style = self._styles[name] = self._compute_style(name)
         return style
 
     # -- rendering ------------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        self._check_styles()
         self._frame_width = self.scrollable_content_region.width
         try:
             return super().render_lines(crop)

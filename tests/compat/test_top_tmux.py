@@ -38,7 +38,7 @@ def test_circus_top_in_tmux(supervise: Supervise) -> None:
             )
 
         try:
-            poll(shows_processes, timeout=20, interval=0.2)
+            poll(shows_processes, timeout=40, interval=0.2)
         except AssertionError:
             shown = "\n".join(screen)
             raise AssertionError(f"circus-top never showed the pids:\n{shown}") from None

@@ -38,6 +38,19 @@ class Column(NamedTuple):
     right: bool = False  # numbers line up on the right
 
 
+class RowMessage(Message):
+    """Something happened to one row of a RowTable, named by its key."""
+
+    def __init__(self, table: RowTable, key: str) -> None:
+        super().__init__()
+        self.table = table
+        self.key = key
+
+    @property
+    def control(self) -> RowTable:
+        return self.table
+
+
 class RowTable(ScrollView, can_focus=True):
     """Rows of text cells under a header, a row cursor, and keyboard and mouse selection."""
 
@@ -73,29 +86,11 @@ class RowTable(ScrollView, can_focus=True):
         "row-table--muted",
     }
 
-    class RowHighlighted(Message):
+    class RowHighlighted(RowMessage):
         """The cursor is on another row (moved, or its row went away)."""
 
-        def __init__(self, table: RowTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(RowMessage):
         """`enter` on a row, or a click on the row under the cursor."""
-
-        def __init__(self, table: RowTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
 
     class HeaderSelected(Message):
         """A click on a column's header."""

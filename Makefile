@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/circus-tui --config docs/examples/demo.toml
 
 test: $(STAMP)
-	$(BIN)/ruff check daemon tui tests
-	$(BIN)/ruff format --check daemon tui tests
+	$(BIN)/ruff check daemon tui tests docs
+	$(BIN)/ruff format --check daemon tui tests docs
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 -q
 
@@ -29,12 +29,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s tests/bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check daemon tui tests
-	$(BIN)/ruff format --check daemon tui tests
+	$(BIN)/ruff check daemon tui tests docs
+	$(BIN)/ruff format --check daemon tui tests docs
 
 fmt: $(STAMP)
-	$(BIN)/ruff format daemon tui tests
-	$(BIN)/ruff check --fix daemon tui tests
+	$(BIN)/ruff format daemon tui tests docs
+	$(BIN)/ruff check --fix daemon tui tests docs
 
 clean:
 	rm -rf $(VENV)

@@ -24,7 +24,7 @@ Keypress-to-screen latency: a key is delivered as a terminal driver delivers it
 pauses). The clock stops at the first frame written (`App._display`, hooked) at which the key's
 visible effect has reached the terminal: a frame whose bytes, as a terminal would receive them,
 contain the effect's text (`Output of w004 —` in the log pane's title after `down` from `w003`,
-`paused (f follows)` after `f`, `filter: 'err'` while typing a filter), this frame or a later
+`paused (f follows)` after `f`, `match 'err'` while typing a filter), this frame or a later
 one, with the widgets' state agreeing when it is written (the selected watcher, the cursor row,
 the process table's 5 pids; the follow flag; the store's filter). Headless Textual skips
 encoding frames for a terminal; the hook does it (and counts the bytes), so that cost is in the
@@ -314,7 +314,7 @@ def key_script(app: BenchApp) -> list[Callable[[], Key]]:
             lambda typed=typed: (
                 "filter",
                 typed[-1],
-                f"filter: {typed!r}",
+                f"match {typed!r}",
                 lambda: store.log_filter == typed,
             )
         )

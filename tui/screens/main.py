@@ -63,9 +63,12 @@ class MainScreen(Screen[None]):
                 yield Label("Memory", id="mem-label")
                 yield Sparkline([], id="mem-spark")
         with Vertical(id="log-area"):
-            yield Label("", id="log-title", markup=False)
+            # The filter box is always there, beside the title: showing and hiding it would
+            # lay the screen out again, at the very keypress that should feel instant.
+            with Horizontal(id="log-bar"):
+                yield Label("", id="log-title", markup=False)
+                yield FilterInput(placeholder="/ filter: text or regex", id="filter", compact=True)
             yield LogView(self.app_.store.log, id="log")
-            yield FilterInput(placeholder="filter: text or regex, Esc clears", id="filter")
         yield Footer()
 
     @property
@@ -74,7 +77,6 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._texts: dict[str, str] = {}
-        self.query_one("#filter", Input).display = False
         table = self.query_one(WatchersTable)
         table.focus()
 
@@ -157,8 +159,10 @@ class MainScreen(Screen[None]):
         else:
             follow = "following" if self.query_one(LogView).follow else "paused (f follows)"
             flt = store.log_filter
-            bad = f"  [{store.log.filter_error}]" if store.log.filter_error else ""
-            shown = f"  filter: {flt!r} ({len(store.log)} lines){bad}" if flt else ""
+            bad = f" [{store.log.filter_error}]" if store.log.filter_error else ""
+            count = len(store.log)
+            lines = f"{count:,} line{'s' if count != 1 else ''}"
+            shown = f" — {lines} match {flt!r}{bad}" if flt else ""
             text = f"Output of {scope} — {follow}{shown}"
         self._set_text(self.query_one("#log-title", Label), text)
         log = self.query_one(LogView)
@@ -249,15 +253,12 @@ class MainScreen(Screen[None]):
             )
 
     def action_filter_log(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+        self.query_one("#filter", Input).focus()
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
-        if box.value or box.display:
+        if box.value or box.has_focus:
             box.value = ""
-            box.display = False
             self.app_.store.set_filter("")
             self.refresh_from_store()
             self.query_one(WatchersTable).focus()

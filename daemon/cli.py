@@ -53,8 +53,11 @@ def run_daemon(argv: list[str]) -> int:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return 1
     if ns.pidfile:
-        with open(ns.pidfile, "w") as fh:
+        # Written aside, then renamed: whoever reads the pidfile never sees half of it.
+        partial = f"{ns.pidfile}.{os.getpid()}.tmp"
+        with open(partial, "w") as fh:
             fh.write(f"{os.getpid()}\n")
+        os.replace(partial, ns.pidfile)
     if report is not None:
         # The pidfile exists before the waiting parent hears "ok" and exits.
         _log_to(arbiter.state_dir / "daemon.log")

@@ -15,6 +15,12 @@ from typing import Any
 
 import pytest
 import zmq
+from hypothesis import settings
+
+# CI replays the same examples on every run (HYPOTHESIS_PROFILE=ci, set by .ci/run): what
+# lands was checked on exactly those. Local runs draw new ones each time and so keep looking.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 VENV_BIN = Path(sys.executable).parent
 CIRCUS_TUI = [sys.executable, "-m", "tui.cli"]

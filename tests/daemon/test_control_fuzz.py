@@ -144,14 +144,15 @@ def test_req_style_envelope_is_answered(fuzz_daemon: RunningDaemon) -> None:
     msg_id=st.text(max_size=8) | json_values,
 )
 @example(command="status", props={"name": "victim"}, msg_id="")
+@example(command="reload", props={"name": ""}, msg_id="")
 def test_fuzzed_requests_never_disturb_the_daemon(
     fuzz_daemon: RunningDaemon, command: str, props: dict[str, Any], msg_id: Any
 ) -> None:
     # Commands without a name act on every watcher; aim them at the victim so the keeper
     # stays a witness. A fuzzed `add` runs a harmless program, never random text.
     name = props.get("name")
-    if command.lower() in TOUCHES_ALL and name not in NAMES:
-        props["name"] = "victim"
+    if command.lower() in TOUCHES_ALL and (not name or name not in NAMES):
+        props["name"] = "victim"  # an empty name means every watcher, as in Circus
     if command == "add" and isinstance(props.get("cmd"), str):
         props["cmd"] = "true"
     client = RawClient(fuzz_daemon)

@@ -99,19 +99,25 @@ def test_stop_reaches_setsid_and_double_forked_grandchildren(
 ) -> None:
     pidfile = tmp_path / "pids"
     script = tmp_path / "tree.py"
+    # Each pid file appears whole (written aside, then renamed): the test reads it as soon
+    # as it exists.
     script.write_text(
         "import os, subprocess, sys, time\n"
+        "def publish(path, text):\n"
+        "    with open(path + '.tmp', 'w') as f:\n"
+        "        f.write(text)\n"
+        "    os.rename(path + '.tmp', path)\n"
         "pids = []\n"
         "p = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
         "pids.append(p.pid)\n"
         "if os.fork() == 0:\n"
         "    os.setsid()\n"
         "    if os.fork() == 0:\n"
-        f"        open({str(pidfile)!r} + '.dbl', 'w').write(str(os.getpid()))\n"
-        "        signal_ignored = __import__('signal').signal(15, 1)\n"
+        "        __import__('signal').signal(15, 1)\n"
+        f"        publish({str(pidfile)!r} + '.dbl', str(os.getpid()))\n"
         "        time.sleep(1000)\n"
         "    os._exit(0)\n"
-        f"open({str(pidfile)!r}, 'w').write(' '.join(map(str, pids)))\n"
+        f"publish({str(pidfile)!r}, ' '.join(map(str, pids)))\n"
         "time.sleep(1000)\n"
     )
     d = daemon_factory(f'[watchers.tree]\ncmd = "{PY} {script}"\ngraceful_timeout = 1\n')

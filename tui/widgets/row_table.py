@@ -143,6 +143,11 @@ class RowTable(ScrollView, can_focus=True):
         return self._cells.get(key)
 
     @property
+    def column_widths(self) -> list[int]:
+        """Each column's width in cells, without the padding around it."""
+        return list(self._widths)
+
+    @property
     def cursor_row(self) -> int:
         return self._cursor
 

@@ -18,6 +18,8 @@ WATCHER_COLUMNS = (
     Column("uptime", "Uptime", right=True),
     Column("trend", "CPU trend"),
 )
+MIN_SPARK, MAX_SPARK = 12, 60  # cells of CPU trend in the watchers table
+
 PROCESS_COLUMNS = (
     Column("pid", "PID", right=True),
     Column("wid", "WID", right=True),
@@ -44,19 +46,44 @@ def state_class(text: str) -> str | None:
 class WatchersTable(RowTable):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(WATCHER_COLUMNS, **kwargs)
+        self._store: Store | None = None
+        self._spark = MIN_SPARK
 
     def cell_class(self, column: str, text: str) -> str | None:
         return state_class(text) if column == "state" else None
 
     def sync(self, store: Store, dirty: set[str], structure: bool) -> None:
+        self._store = store
         if structure:
-            names = store.sorted_names()
-            self.set_rows([(n, store.watcher_cells(n)) for n in names], keep=store.selected)
-            self.set_sort_marker(store.sort_key, store.sort_reverse)
+            for _ in range(2):  # the other columns' new widths may change the trend's room
+                spark = self._spark
+                names = store.sorted_names()
+                rows = [(n, store.watcher_cells(n, spark)) for n in names]
+                self.set_rows(rows, keep=store.selected)
+                self.set_sort_marker(store.sort_key, store.sort_reverse)
+                if not self._fit_spark():
+                    break
         else:
             for name in dirty:
                 if name in store.watchers:
-                    self.update_row(name, store.watcher_cells(name))
+                    self.update_row(name, store.watcher_cells(name, self._spark))
+
+    def _fit_spark(self) -> bool:
+        """Give the CPU trend the room the other columns leave (more history on a wide
+        screen). True if its width changed."""
+        if not self.is_mounted:
+            return False
+        other = sum(self.column_widths[:-1]) + 2 * len(self.columns)
+        room = self.scrollable_content_region.width - other - 1
+        spark = max(MIN_SPARK, min(MAX_SPARK, room))
+        if spark == self._spark:
+            return False
+        self._spark = spark
+        return True
+
+    def on_resize(self) -> None:
+        if self._fit_spark() and self._store is not None:
+            self.sync(self._store, set(), structure=True)
 
 
 class ProcessTable(RowTable):

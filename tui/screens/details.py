@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 from textual_plotext import PlotextPlot
 
 from daemon.client import CallError
 from tui.store import fmt_bytes
+from tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from tui.app import CircusApp
@@ -46,7 +47,7 @@ class DetailsScreen(Screen[None]):
             with VerticalScroll(id="options-box"):
                 yield Label("Options", classes="section")
                 yield Static(id="options")
-        yield Footer()
+        yield KeyBar()
 
     async def on_mount(self) -> None:
         self.refresh_from_store()

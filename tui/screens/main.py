@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Sparkline, Static
+from textual.widgets import Input, Label, Sparkline, Static
 
 from tui.store import CONNECTED, DISCONNECTED, fmt_bytes
 from tui.widgets.filter_input import FilterInput
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView
 from tui.widgets.row_table import RowTable
 from tui.widgets.tables import WATCHER_COLUMNS, ProcessTable, WatchersTable
@@ -69,7 +70,7 @@ class MainScreen(Screen[None]):
                 yield Label("", id="log-title", markup=False)
                 yield FilterInput(placeholder="/ filter: text or regex", id="filter", compact=True)
             yield LogView(self.app_.store.log, id="log")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def app_(self) -> CircusApp:

@@ -133,6 +133,9 @@ class Link:
                     task.cancel()
         finally:
             self._events = None
+            # Backlogs asked of this session's daemon are not wanted by the next one.
+            for task in list(self._refills):
+                task.cancel()
             for sock in (events, stats):
                 if sock is not None:
                     sock.close(linger=0)
@@ -201,7 +204,8 @@ class Link:
             if topic.startswith(b"output."):
                 gap = self.store.apply_output(data)
                 if gap is not None:
-                    self._start_refill(self.store.log, [gap[0]], REFILL_LINES)
+                    name, _since, token = gap
+                    self._start_refill(self.store.log, [name], REFILL_LINES, token)
             else:
                 rest = topic.decode("utf-8", "replace")[len(protocol.EVENT_PREFIX) :]
                 name, _, event = rest.rpartition(".")
@@ -240,15 +244,15 @@ class Link:
             names, count = [store.selected], REFILL_LINES
         else:
             return
-        store.begin_refill(store.log, names)
-        self._start_refill(store.log, names, count)
+        token = store.begin_refill(store.log, names)
+        self._start_refill(store.log, names, count, token)
 
-    def _start_refill(self, buffer: LogBuffer, names: list[str], count: int) -> None:
-        task = asyncio.ensure_future(self._refill(buffer, names, count))
+    def _start_refill(self, buffer: LogBuffer, names: list[str], count: int, token: int) -> None:
+        task = asyncio.ensure_future(self._refill(buffer, names, count, token))
         self._refills.add(task)
         task.add_done_callback(self._refills.discard)
 
-    async def _refill(self, buffer: LogBuffer, names: list[str], count: int) -> None:
+    async def _refill(self, buffer: LogBuffer, names: list[str], count: int, token: int) -> None:
         replies = await asyncio.gather(
             *(
                 self.call("tail", name=name, since=buffer.seen.get(name, 0), count=count)
@@ -262,7 +266,7 @@ class Link:
                 raise reply
             ok = isinstance(reply, dict) and isinstance(reply.get("lines"), list)
             backlogs[name] = (reply["lines"], int(reply.get("last_seq", 0))) if ok else None
-        self.store.finish_refill(buffer, backlogs)
+        self.store.finish_refill(buffer, backlogs, token)
         self.on_change()
 
     async def _read_stats(self, sock: zmq.asyncio.Socket) -> None:

@@ -6,6 +6,7 @@ the last refresh and renders it. No Textual here, so all of it is unit-tested di
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
@@ -152,8 +153,12 @@ class Store:
         self._logs: OrderedDict[str, LogBuffer] = OrderedDict()
         self.all_log = LogBuffer(maxlen=all_log_lines)
         self.log = LogBuffer(maxlen=1)  # the buffer on screen: nothing until a selection
-        # Batches that arrived for a (buffer, watcher) while its backlog was being fetched.
-        self._refilling: dict[tuple[LogBuffer, str], list[dict[str, Any]]] = {}
+        # Per (buffer, watcher) whose backlog is being fetched: the latest fetch's token, and
+        # the batches that arrived meanwhile. Only the latest fetch is used: an earlier one
+        # (a quick back-and-forth, a session that ended) may be older than what waits.
+        self._refilling: dict[tuple[LogBuffer, str], tuple[int, list[dict[str, Any]]]] = {}
+        self._refill_tokens = itertools.count(1)
+        self._no_log = LogBuffer(maxlen=1)
         self.sort_key = "name"
         self.sort_reverse = False
         self.selected: str | None = None
@@ -354,23 +359,25 @@ class Store:
                 w.reason = None
         w.events.append(EventView(now, event, text))
 
-    def apply_output(self, batch: dict[str, Any]) -> tuple[str, int] | None:
-        """One output batch. Returns (watcher, since) when lines were missed: the caller
-        fetches them with `tail` and hands them to `finish_refill`; batches arriving meanwhile
-        wait, so the pane stays in order. Output of a watcher not on screen is ignored (it
-        can still arrive for a moment after the link stopped following it)."""
+    def apply_output(self, batch: dict[str, Any]) -> tuple[str, int, int] | None:
+        """One output batch. Returns (watcher, since, token) when lines were missed: the
+        caller fetches them with `tail` and hands them to `finish_refill` with the token;
+        batches arriving meanwhile wait, so the pane stays in order. Output of a watcher not
+        on screen is ignored (it can still arrive for a moment after the link stopped
+        following it)."""
         name = self._resolve(str(batch.get("watcher", ""))) or str(batch.get("watcher", ""))
         if not self.log_all and name != self.selected:
             return None
         buffer = self.log
-        waiting = self._refilling.get((buffer, name))
-        if waiting is not None:
-            waiting.append(batch)
+        pending = self._refilling.get((buffer, name))
+        if pending is not None:
+            pending[1].append(batch)
             return None
         seen = buffer.seen.get(name)
         if seen is not None and int(batch.get("first", 0)) > seen + 1:
-            self._refilling[(buffer, name)] = [batch]
-            return (name, seen)
+            token = self.begin_refill(buffer, [name])
+            self._refilling[(buffer, name)][1].append(batch)
+            return (name, seen, token)
         self._add_batch(buffer, name, batch)
         return None
 
@@ -383,18 +390,33 @@ class Store:
         )
         buffer.seen[name] = max(int(batch.get("last", 0)), seen or 0)
 
-    def begin_refill(self, buffer: LogBuffer, names: Iterable[str]) -> None:
-        """A backlog is being fetched for these watchers: their batches wait for it."""
+    def begin_refill(self, buffer: LogBuffer, names: Iterable[str]) -> int:
+        """A backlog is being fetched for these watchers: their batches wait for it. Returns
+        the token to hand to `finish_refill`; a later fetch for the same watcher supersedes
+        this one (it keeps the batches that already wait)."""
+        token = next(self._refill_tokens)
         for name in names:
-            self._refilling.setdefault((buffer, name), [])
+            pending = self._refilling.get((buffer, name))
+            self._refilling[(buffer, name)] = (token, pending[1] if pending else [])
+        return token
 
     def finish_refill(
-        self, buffer: LogBuffer, backlogs: dict[str, tuple[list[dict[str, Any]], int] | None]
+        self,
+        buffer: LogBuffer,
+        backlogs: dict[str, tuple[list[dict[str, Any]], int] | None],
+        token: int,
     ) -> None:
         """Backlogs from `tail` (lines, last_seq) per watcher, or None when one could not be
         fetched: what the buffer lacks is added, lines from several watchers in time order,
         then the batches that waited. Lines the daemon no longer had, or that were too many
-        to fetch, are replaced by a note saying how many."""
+        to fetch, are replaced by a note saying how many. A fetch superseded by a later one
+        for the same watcher, or from before `forget_output`, is dropped: the later one
+        fetches all of it."""
+        backlogs = {
+            name: backlog
+            for name, backlog in backlogs.items()
+            if self._refilling.get((buffer, name), (None,))[0] == token
+        }
         fresh: list[LogEntry] = []
         for name, backlog in backlogs.items():
             seen = buffer.seen.get(name)
@@ -413,7 +435,7 @@ class Store:
             buffer.extend(fresh)
         self.log_changed = True
         for name in backlogs:
-            for batch in self._refilling.pop((buffer, name), []):
+            for batch in self._refilling.pop((buffer, name))[1]:
                 seen = buffer.seen.get(name)
                 first = int(batch.get("first", 0))
                 if seen is not None and first > seen + 1:
@@ -435,9 +457,16 @@ class Store:
     def _entries(name: str, lines: list[dict[str, Any]]) -> list[LogEntry]:
         try:
             # The daemon's own shape: positional, no checks (ten thousand lines a second).
+            # A stream is stdout or stderr: "note" is the console's own, never the wire's.
             return [
                 LogEntry(
-                    ln["seq"], ln["time"], name, ln["pid"], ln["stream"], ln["data"], ln["partial"]
+                    ln["seq"],
+                    ln["time"],
+                    name,
+                    ln["pid"],
+                    "stderr" if ln["stream"] == "stderr" else "stdout",
+                    ln["data"],
+                    ln["partial"],
                 )
                 for ln in lines
             ]
@@ -448,7 +477,7 @@ class Store:
                     time=_num(ln.get("time")),
                     watcher=name,
                     pid=int(ln.get("pid", 0)),
-                    stream=str(ln.get("stream", "stdout")),
+                    stream="stderr" if ln.get("stream") == "stderr" else "stdout",
                     text=str(ln.get("data", "")),
                     partial=bool(ln.get("partial", False)),
                 )
@@ -474,6 +503,8 @@ class Store:
         # A watcher added again under this name starts its sequence numbers afresh.
         self._logs.pop(name, None)
         self.all_log.seen.pop(name, None)
+        for pending in [key for key in self._refilling if key[1] == name]:
+            del self._refilling[pending]
         self.structure_changed = True
         if self.selected == name:
             names = self.sorted_names()
@@ -525,19 +556,21 @@ class Store:
         if self.log_all:
             buffer = self.all_log
         elif self.selected is None:
-            buffer = LogBuffer(maxlen=1)
+            buffer = self._no_log
         else:
-            buffer = self._logs.get(self.selected) or LogBuffer(maxlen=self._log_lines)
+            kept = self._logs.get(self.selected)
+            buffer = kept if kept is not None else LogBuffer(maxlen=self._log_lines)
             self._logs[self.selected] = buffer
             self._logs.move_to_end(self.selected)
             while len(self._logs) > self._kept_logs:
                 self._logs.popitem(last=False)
         if not self.log_all and self.all_log.seen:
             self.all_log.clear()  # brought up to date when shown again, like any other
-        if buffer is not self.log:
-            self.log = buffer
-            buffer.set_filter(self.log_filter or None)
-            self.log_changed = True
+        if buffer is self.log:
+            return  # another selection in the all-watchers view: nothing else to show
+        self.log = buffer
+        buffer.set_filter(self.log_filter or None)
+        self.log_changed = True
         if self.on_scope_change is not None:
             self.on_scope_change()
 

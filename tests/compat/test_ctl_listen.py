@@ -60,13 +60,22 @@ def test_circusctl_listen(supervise: Supervise) -> None:
         (new,) = sup.wait_pids("sl", 1)
 
         def events() -> dict[str, dict[str, Any]] | None:
-            seen = {}
+            # Events of the restarts above can still be on their way: pick this stop's and
+            # this start's by pid, not the first of each kind.
+            wanted = {
+                "kill": lambda b: b.get("process_pid") == old,
+                "reap": lambda b: b.get("process_pid") == old,
+                "spawn": lambda b: b.get("process_pid") == new,
+                "stop": lambda b: True,
+                "start": lambda b: True,
+            }
+            seen: dict[str, dict[str, Any]] = {}
             for line in lines[mark:]:
                 topic, body = _parse(line)
-                if topic.startswith("watcher.sl."):
-                    seen.setdefault(topic.rsplit(".", 1)[1], body)
-            wanted = {"kill", "reap", "stop", "spawn", "start"}
-            return seen if wanted <= seen.keys() else None
+                kind = topic.rsplit(".", 1)[1]
+                if topic.startswith("watcher.sl.") and kind in wanted and wanted[kind](body):
+                    seen.setdefault(kind, body)
+            return seen if wanted.keys() <= seen.keys() else None
 
         seen = poll(events, timeout=10)
     finally:
@@ -74,9 +83,6 @@ def test_circusctl_listen(supervise: Supervise) -> None:
         listener.wait()
         reader.join(5)
 
-    assert seen["kill"]["process_pid"] == old, seen
-    assert seen["reap"]["process_pid"] == old, seen
     assert isinstance(seen["reap"]["exit_code"], int), seen
-    assert seen["spawn"]["process_pid"] == new, seen
     for body in seen.values():
         assert isinstance(body["time"], float), seen

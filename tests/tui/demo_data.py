@@ -408,8 +408,8 @@ def apply_output(store: Store) -> None:
         for name in names
         if output.get(name, {}).get("lines")
     }
-    store.begin_refill(store.log, backlogs)
-    store.finish_refill(store.log, backlogs)
+    token = store.begin_refill(store.log, backlogs)
+    store.finish_refill(store.log, backlogs, token)
 
 
 # -- the store ----------------------------------------------------------------------------

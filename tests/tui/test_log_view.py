@@ -331,6 +331,18 @@ async def test_the_consoles_notes_are_set_apart_from_program_output() -> None:
         styles = {seg.style for seg in note if seg.text.strip()}
         assert styles == {view.rich_style + view.get_component_rich_style("log-view--note")}
         assert any(seg.style and seg.style.italic for seg in note)
+        # Among all watchers' output, the note says whose lines (whose log file has them).
+        view.show_watcher = True
+        await pilot.pause()
+        assert view.render_line(1).text.split() == [
+            "web",
+            "…",
+            "5",
+            "lines",
+            "not",
+            "fetched",
+            "here",
+        ]
 
 
 async def test_a_smaller_pane_keeps_the_newest_line_in_sight() -> None:

@@ -490,3 +490,42 @@ async def test_focus_redraws_the_cursor_row_and_a_theme_everything() -> None:
         render_visible(table)
         assert table.rows_rendered >= built + VISIBLE_ROWS + 1  # every row and the header
         assert cell_styles(table, 3) != plain
+
+
+def cursor_lines(app: TableApp) -> list[int]:
+    """Screen lines drawn with the cursor's background, as the compositor has them."""
+    cursor = app.table.get_component_rich_style("row-table--cursor").bgcolor
+    return [
+        y
+        for y, strip in enumerate(app.screen._compositor.render_strips())
+        if any(s.style and s.style.bgcolor == cursor and s.text.strip() for s in strip)
+    ]
+
+
+async def test_set_rows_moving_only_the_cursor_redraws_it() -> None:
+    rows = make_rows(6)
+    app = TableApp(rows)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        await pilot.pause()
+        assert cursor_lines(app) == [1]
+        app.table.set_rows(rows, keep="w03")  # same rows, the cursor elsewhere
+        await pilot.pause()
+        assert app.table.cursor_row == 3 and cursor_lines(app) == [4]
+
+
+async def test_the_header_scrolls_sideways_with_the_rows_and_clicks_follow() -> None:
+    rows = [(f"k{i}", (f"name-{'x' * 40}-{i}", "active", "1.0")) for i in range(3)]
+    app = TableApp(rows)
+    async with app.run_test(size=(30, 12)) as pilot:
+        await settle(pilot, app)
+        header = line_text(app.table, 0)
+        assert header.startswith(" Name")
+        for _ in range(10):
+            await pilot.press("right")
+        await pilot.pause()
+        assert app.table.scroll_x > 0
+        scrolled = line_text(app.table, 0)
+        assert scrolled != header and "State" in scrolled  # not the cached unscrolled line
+        await pilot.click(RowTable, offset=(scrolled.index("State"), 0))
+        assert await settle(pilot, app) == [("header", "state")]

@@ -120,28 +120,30 @@ def batch(name: str, *lines: dict[str, Any]) -> dict[str, Any]:
 
 def refill(store: Store, name: str, lines: list[dict[str, Any]], last_seq: int) -> None:
     """What the link does when a watcher is shown: fetch its backlog with `tail`."""
-    store.begin_refill(store.log, [name])
-    store.finish_refill(store.log, {name: (lines, last_seq)})
+    token = store.begin_refill(store.log, [name])
+    store.finish_refill(store.log, {name: (lines, last_seq)}, token)
 
 
 def test_output_gap_waits_for_refill_and_keeps_order(store: Store) -> None:
     store.select("web")
     refill(store, "web", [line(1, "a"), line(2, "b")], last_seq=2)
     assert store.apply_output(batch("web", line(3, "c"))) is None
-    assert store.apply_output(batch("web", line(6, "f"))) == ("web", 3)
+    gap = store.apply_output(batch("web", line(6, "f")))
+    assert gap is not None and gap[:2] == ("web", 3)
     # Batches that arrive while the refill is on its way wait for it.
     assert store.apply_output(batch("web", line(7, "g"))) is None
     assert shown(store) == ["a", "b", "c"]
-    store.finish_refill(store.log, {"web": ([line(4, "d"), line(5, "e"), line(6, "f")], 6)})
+    backlog = [line(4, "d"), line(5, "e"), line(6, "f")]
+    store.finish_refill(store.log, {"web": (backlog, 6)}, gap[2])
     assert shown(store) == ["a", "b", "c", "d", "e", "f", "g"]
 
 
 def test_batches_wait_for_the_backlog_of_a_watcher_just_shown(store: Store) -> None:
     store.select("web")
-    store.begin_refill(store.log, ["web"])
+    token = store.begin_refill(store.log, ["web"])
     # Live output can beat the backlog's reply: it must not make the backlog look old.
     store.apply_output(batch("web", line(8, "h")))
-    store.finish_refill(store.log, {"web": ([line(6, "f"), line(7, "g")], 7)})
+    store.finish_refill(store.log, {"web": ([line(6, "f"), line(7, "g")], 7)}, token)
     assert shown(store) == ["f", "g", "h"]
 
 
@@ -201,7 +203,7 @@ def test_all_watchers_view_merges_backlogs_in_time_order(store: Store) -> None:
         return {**line(seq, text), "time": when}
 
     store.set_log_all(True)
-    store.begin_refill(store.log, ["web", "api"])
+    token = store.begin_refill(store.log, ["web", "api", "worker"])
     store.finish_refill(
         store.log,
         {
@@ -209,6 +211,7 @@ def test_all_watchers_view_merges_backlogs_in_time_order(store: Store) -> None:
             "api": ([at(1, "api 1", 2.0)], 1),
             "worker": None,  # could not be fetched: nothing to show, nothing waits
         },
+        token,
     )
     assert shown(store) == ["web 1", "api 1", "web 2"]
     store.apply_output(batch("worker", line(1, "worker 1")))
@@ -265,3 +268,91 @@ def test_fmt_duration_and_sparkline() -> None:
     assert sparkline([0, 50, 100], 3, top=100) == "▁▅█"
     assert sparkline([], 5) == ""
     assert len(sparkline(range(100), 12)) == 12
+
+
+def test_a_later_refill_supersedes_an_earlier_one_of_the_same_buffer() -> None:
+    # Quick back and forth: a, b, a again while a's first backlog is still on its way.
+    store = Store(clock=Clock())
+    store.apply_status(status(a={}, b={}))
+    store.select("a")
+    refill(store, "a", [line(n, f"a{n}") for n in range(1, 6)], last_seq=5)
+    buffer = store.log
+    store.select("b")
+    store.select("a")
+    first = store.begin_refill(buffer, ["a"])  # since 5
+    store.select("b")
+    store.apply_output(batch("a", line(11, "a11")))  # a is not on screen: not taken
+    store.select("a")
+    second = store.begin_refill(buffer, ["a"])  # since 5 as well
+    store.apply_output(batch("a", line(12, "a12")))  # waits for the second
+    store.finish_refill(buffer, {"a": ([line(n, f"a{n}") for n in range(6, 11)], 10)}, first)
+    assert shown(store) == [f"a{n}" for n in range(1, 6)]  # superseded: nothing taken
+    store.finish_refill(buffer, {"a": ([line(n, f"a{n}") for n in range(6, 12)], 11)}, second)
+    assert shown(store) == [f"a{n}" for n in range(1, 13)]
+
+
+def test_a_refill_from_before_a_daemon_restart_is_dropped() -> None:
+    store = Store(clock=Clock())
+    store.apply_status(status(a={}))
+    store.select("a")
+    refill(store, "a", [line(n, f"old{n}") for n in range(1, 4)], last_seq=3)
+    buffer = store.log
+    gap = store.apply_output(batch("a", line(9, "old9")))  # a gap: a refill goes out
+    assert gap is not None
+    store.forget_output()  # the link met a new daemon instance
+    token = store.begin_refill(buffer, ["a"])
+    store.apply_output(batch("a", line(5, "new5"), line(6, "new6")))  # waits
+    store.finish_refill(buffer, {"a": None}, gap[2])  # the old session's, timed out
+    store.finish_refill(buffer, {"a": ([line(n, f"new{n}") for n in range(1, 7)], 6)}, token)
+    assert [t for t in shown(store) if t.startswith("new")] == [f"new{n}" for n in range(1, 7)]
+    assert not any(t.startswith("…") for t in shown(store))
+
+
+def test_batches_lost_after_a_refill_are_counted_exactly() -> None:
+    store = Store(clock=Clock())
+    store.apply_status(status(a={}))
+    store.select("a")
+    token = store.begin_refill(store.log, ["a"])
+    store.apply_output(batch("a", line(9, "a9")))  # waits; 6, 7 and 8 were never published
+    store.finish_refill(store.log, {"a": ([line(4, "a4"), line(5, "a5")], 5)}, token)
+    assert shown(store)[:2] == ["a4", "a5"] and shown(store)[-1] == "a9"
+    assert shown(store)[2].startswith("… 3 lines lost here")
+    token = store.begin_refill(store.log, ["a"])
+    store.apply_output(batch("a", line(11, "a11")))
+    store.finish_refill(store.log, {"a": None}, token)
+    assert shown(store)[-2].startswith("… 1 line could not be fetched here")
+
+
+def test_a_kept_scrollback_the_filter_hides_is_still_kept() -> None:
+    store = Store(clock=Clock())
+    store.apply_status(status(a={}, b={}))
+    store.select("a")
+    refill(store, "a", [line(n, f"a {n}") for n in range(1, 101)], last_seq=100)
+    kept = store.log
+    store.set_filter("ERROR")  # nothing of a's matches: the buffer shows no line
+    store.select("b")
+    store.select("a")
+    assert store.log is kept and kept.seen == {"a": 100}
+
+
+def test_moving_in_the_all_watchers_view_fetches_nothing_again(store: Store) -> None:
+    changes: list[str | None] = []
+    store.on_scope_change = lambda: changes.append(store.selected)
+    store.set_log_all(True)
+    store.select("web")
+    store.select("worker")
+    assert len(changes) == 1  # entering the view; moving within it shows the same output
+
+
+def test_removing_the_selected_watcher_shows_the_next_once(store: Store) -> None:
+    store.select("web")
+    changes: list[str | None] = []
+    store.on_scope_change = lambda: changes.append(store.selected)
+    store.remove("web")
+    assert changes == [store.selected] and store.selected is not None
+
+
+def test_a_stream_from_the_wire_is_never_the_consoles_own_note(store: Store) -> None:
+    store.select("web")
+    refill(store, "web", [line(1, "\x1b]0;x\x07 pretend", stream="note")], last_seq=1)
+    assert store.log.visible(0).stream == "stdout"

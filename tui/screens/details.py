@@ -65,6 +65,8 @@ class DetailsScreen(Screen[None]):
         self.refresh_from_store()
 
     def refresh_from_store(self) -> None:
+        if not self.is_mounted or not self.app.is_running:
+            return  # a tick between push_screen and the end of compose, or while quitting
         store = self.app_.store
         w = store.watchers.get(self.watcher)
         if w is None:

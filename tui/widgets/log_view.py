@@ -307,9 +307,14 @@ class LogView(ScrollView, can_focus=True):
         style = self.get_component_rich_style
         base = self._base
         if entry.stream == "note":
-            # The console's own words (lines skipped), not the program's: set apart.
-            note = Strip([Segment(" " + entry.text, base + style("log-view--note"))])
-            return note.crop_extend(0, width, base)
+            # The console's own words (lines skipped), not the program's: set apart, with
+            # the watcher's name in the all-watchers view (whose log file has the lines).
+            segments = [Segment(" ", base)]
+            if self._show_watcher and self._name_width and entry.watcher:
+                name_style = style(f"log-view--name-{name_colour(entry.watcher)}")
+                segments.append(Segment(_fit(entry.watcher, self._name_width) + " ", name_style))
+            segments.append(Segment(entry.text, base + style("log-view--note")))
+            return Strip(segments).crop_extend(0, width, base)
         stderr = entry.stream == "stderr"
         segments = [
             Segment(STDERR_MARKER, style("log-view--stderr-marker"))

@@ -166,7 +166,7 @@ class RowTable(ScrollView, can_focus=True):
         """Show exactly `rows`, in that order. The cursor stays on `keep` if given and present,
         else on its own row if still present, else at the same position."""
         rows = list(rows)
-        before = self.current_key()
+        before, old_cursor = self.current_key(), self._cursor
         order = [key for key, _ in rows]
         cells = dict(rows)
         changed = order != self._order or cells != self._cells
@@ -182,6 +182,9 @@ class RowTable(ScrollView, can_focus=True):
         if changed:
             # Rows whose cells did not change come from the cache.
             self.refresh()
+        elif self._cursor != old_cursor:
+            self._refresh_row(old_cursor)
+            self._refresh_row(self._cursor)
         self._scroll_to_cursor()
         self._announce()
 

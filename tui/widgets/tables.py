@@ -59,7 +59,10 @@ class WatchersTable(RowTable):
                 spark = self._spark
                 names = store.sorted_names()
                 rows = [(n, store.watcher_cells(n, spark)) for n in names]
-                self.set_rows(rows, keep=store.selected)
+                # The store's selection wins only if the table agrees with it so far: a
+                # cursor move whose message is still on its way is the newer choice.
+                agreed = self._cursor_key in (None, store.selected)
+                self.set_rows(rows, keep=store.selected if agreed else None)
                 self.set_sort_marker(store.sort_key, store.sort_reverse)
                 if not self._fit_spark():
                     break

@@ -38,6 +38,18 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
         time.sleep(interval)
 
 
+async def until(pilot: Any, predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """`wait_for` inside a Textual pilot test: the app runs while `predicate` is polled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {predicate}")
+        await pilot.pause(0.05)
+
+
 def raw_call(
     ctx: zmq.Context[Any],
     endpoint: str,

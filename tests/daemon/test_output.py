@@ -31,6 +31,33 @@ def script(tmp_path: Path, name: str, body: str) -> Path:
     return path
 
 
+def counter(tmp_path: Path, word: str) -> Path:
+    """A program that prints `word N` for N = 0, 1, 2 ... twenty times a second."""
+    return script(
+        tmp_path,
+        f"{word}.py",
+        "import time\n"
+        "i = 0\n"
+        "while True:\n"
+        f"    print({word!r}, i, flush=True); i += 1; time.sleep(0.05)\n",
+    )
+
+
+def gated(gate: Path) -> str:
+    """The start of a program that says `ready` until `gate` exists: the test opens it once
+    its subscriber hears the program (see `open_gate`), so nothing after is missed."""
+    return (
+        "import os, time\n"
+        f"while not os.path.exists({str(gate)!r}):\n"
+        "    print('ready', flush=True); time.sleep(0.05)\n"
+    )
+
+
+def open_gate(sub: Subscriber, topic: str, gate: Path) -> None:
+    sub.wait(topic, timeout=15)  # the daemon publishes to us: our subscription is in
+    gate.touch()
+
+
 def test_a_million_lines_land_complete_and_in_order(daemon_factory: Any, tmp_path: Path) -> None:
     flood = script(
         tmp_path,
@@ -126,14 +153,16 @@ def test_output_right_before_exit_is_read_before_the_reap(
 
 
 def test_reap_comes_after_the_last_output_batch(daemon_factory: Any, tmp_path: Path) -> None:
+    gate = tmp_path / "go"
     prog = script(
         tmp_path,
         "ordered.py",
-        "import os, sys, time\ntime.sleep(0.5)\nprint('goodbye', flush=True)\nos._exit(0)\n",
+        gated(gate) + "print('goodbye', flush=True)\nos._exit(0)\n",
     )
     d = daemon_factory(f'[watchers.ordered]\ncmd = "{PY} {prog}"\nrespawn = false\n')
     sub = Subscriber(d.pubsub_endpoint)
     try:
+        open_gate(sub, "output.ordered.", gate)
         sub.wait("watcher.ordered.reap", timeout=15)
         topics = [t for t, _ in sub.seen]
         output_at = max(i for i, t in enumerate(topics) if t == "output.ordered.")
@@ -237,14 +266,7 @@ def test_a_stopped_subscriber_costs_nothing(daemon_factory: Any, tmp_path: Path)
 def test_ctl_tail_follows(daemon_factory: Any, tmp_path: Path) -> None:
     import subprocess
 
-    prog = script(
-        tmp_path,
-        "follow.py",
-        "import time\n"
-        "i = 0\n"
-        "while True:\n"
-        "    print('follow', i, flush=True); i += 1; time.sleep(0.05)\n",
-    )
+    prog = counter(tmp_path, "follow")
     d: RunningDaemon = daemon_factory(f'[watchers.f]\ncmd = "{PY} {prog}"\n')
     wait_for(lambda: d.call("tail", name="f")["lines"])
     proc = subprocess.Popen(
@@ -263,14 +285,7 @@ def test_ctl_tail_follows(daemon_factory: Any, tmp_path: Path) -> None:
 
 
 def test_output_options_change_with_set(daemon_factory: Any, tmp_path: Path) -> None:
-    prog = script(
-        tmp_path,
-        "talk.py",
-        "import time\n"
-        "i = 0\n"
-        "while True:\n"
-        "    print('talk', i, flush=True); i += 1; time.sleep(0.05)\n",
-    )
+    prog = counter(tmp_path, "talk")
     d = daemon_factory(f'[watchers.talk]\ncmd = "{PY} {prog}"\nstdout = "discard"\n')
     d.wait_pids("talk", 1)
     assert d.call("tail", name="talk")["lines"] == []
@@ -287,24 +302,25 @@ def test_output_options_change_with_set(daemon_factory: Any, tmp_path: Path) -> 
 def test_many_short_lines_in_one_read_are_published_in_bounded_batches(
     daemon_factory: Any, tmp_path: Path
 ) -> None:
+    gate = tmp_path / "go"
     prog = script(
         tmp_path,
         "burst.py",
-        "import sys, time\n"
-        "time.sleep(1)\n"
+        gated(gate) + "import sys\n"
         "sys.stdout.write('x\\n' * 20000); sys.stdout.flush()\n"
         "time.sleep(1000)\n",
     )
     d = daemon_factory(f'[watchers.burst]\ncmd = "{PY} {prog}"\n')
     sub = Subscriber(d.pubsub_endpoint, b"output.burst.")
     try:
+        open_gate(sub, "output.burst.", gate)
         got = 0
         deadline = time.monotonic() + 20
         while got < 20000 and time.monotonic() < deadline:
             item = sub.next()
             if item is not None:
                 batch = item[1]
-                got += len(batch["lines"])
+                got += sum(1 for line in batch["lines"] if line["data"] == "x")
                 assert batch["last"] - batch["first"] + 1 == len(batch["lines"])
                 assert len(batch["lines"]) <= 500
         assert got == 20000

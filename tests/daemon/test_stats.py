@@ -9,16 +9,14 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from daemon import stats
 from daemon.stats import ProcReading, StatsSampler, process_info
-
-T = TypeVar("T")
+from tests.conftest import wait_for
 
 # A parent that sleeps and one child running CHILD; prints the child's pid.
 PARENT = """
@@ -34,17 +32,6 @@ SLEEPER = "import time; time.sleep(60)"
 ALLOC_50MB = "import time\nblob = b'x' * (50 << 20)\ntime.sleep(60)"
 
 MB = 1 << 20
-
-
-def poll(probe: Callable[[], T | None], timeout: float = 5.0, every: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(every)
 
 
 class FakeClock:
@@ -98,7 +85,7 @@ def test_busy_child_counts_on_parent_row(spawn: Callable[..., subprocess.Popen[s
         member = row.members.get(child)
         return (watchers, procs) if member is not None and member.cpu > 20 else None
 
-    watchers, procs = poll(busy)
+    watchers, procs = wait_for(busy, timeout=5, interval=0.1)
     row = procs[parent]
     assert list(procs) == [parent]  # the child is part of its parent's row, not a row
     assert row.members[child].cpu > row.members[parent].cpu
@@ -119,7 +106,7 @@ def test_child_memory_counts_in_tree_rss(spawn: Callable[..., subprocess.Popen[s
         row = procs[parent]
         return row if child in row.members and row.members[child].rss > 50 * MB else None
 
-    row = poll(allocated, timeout=10)
+    row = wait_for(allocated, timeout=10, interval=0.1)
     assert row.rss >= row.members[parent].rss + 50 * MB
     assert row.rss == sum(m.rss for m in row.members.values())
     assert row.mem == pytest.approx(row.rss * 100 / stats.total_memory())
@@ -133,7 +120,7 @@ def test_child_memory_counts_in_tree_rss(spawn: Callable[..., subprocess.Popen[s
 def test_disappearing_child_and_root(spawn: Callable[..., subprocess.Popen[str]]) -> None:
     parent, child = spawn_tree(spawn, BUSY)
     sampler = StatsSampler(interval=0.1, history_seconds=60)
-    poll(lambda: True if child in sampler.sample({"w": [parent]})[1][parent].children else None)
+    wait_for(lambda: child in sampler.sample({"w": [parent]})[1][parent].children, timeout=5)
 
     os.kill(child, signal.SIGKILL)
     # The parent does not reap it: the child lingers as a zombie, whose resident size is 0.
@@ -143,7 +130,7 @@ def test_disappearing_child_and_root(spawn: Callable[..., subprocess.Popen[str]]
         m = procs[parent].members.get(child)
         return procs[parent] if m is None or m.rss == 0 else None
 
-    row = poll(child_dead)
+    row = wait_for(child_dead, timeout=5, interval=0.1)
     assert row.cpu >= 0.0
     assert all(m.cpu >= 0.0 for m in row.members.values())
 
@@ -154,7 +141,7 @@ def test_disappearing_child_and_root(spawn: Callable[..., subprocess.Popen[str]]
         result = sampler.sample({"w": [parent]})
         return result if parent not in result[1] else None
 
-    watchers, procs = poll(root_gone)
+    watchers, procs = wait_for(root_gone, timeout=5, interval=0.1)
     assert procs == {}
     assert watchers["w"].pids == [] and watchers["w"].cpu == 0.0 and watchers["w"].rss == 0
     assert process_info(parent) == stats.NO_SUCH_PROCESS
@@ -244,7 +231,7 @@ def test_process_info_matches_circus_shape(spawn: Callable[..., subprocess.Popen
     theirs = CircusProcess("t", 1, sys.executable, args=["-c", PARENT.format(child=SLEEPER)])
     try:
         assert theirs.pid is not None
-        poll(lambda: True if theirs.children() else None)
+        wait_for(theirs.children, timeout=5)
         circus_info = theirs.info()
         assert isinstance(circus_info, dict)
         sampler = StatsSampler()
@@ -284,7 +271,7 @@ def test_process_info_without_sample_and_vanished(
         ok = isinstance(info, dict) and info["children"] and info["children"][0]["rss"] > 0
         return info if ok else None
 
-    info = poll(with_child)
+    info = wait_for(with_child, timeout=5, interval=0.1)
     assert info["cpu"] == 0.0 and info["started"] is None and info["wid"] is None
     assert [c["pid"] for c in info["children"]] == [child]
     assert info["children"][0]["ppid"] == parent
@@ -328,6 +315,6 @@ def test_psutil_fallback_sees_the_same_tree(spawn: Callable[..., subprocess.Pope
         # The child may still be loading Python between the two reads: wait until it settles.
         return (a[parent], b[parent]) if abs(a[parent].rss - b[parent].rss) < 2 * MB else None
 
-    ours, fallback = poll(both)
+    ours, fallback = wait_for(both, timeout=5, interval=0.1)
     assert fallback.children == ours.children
     assert fallback.create_time == pytest.approx(ours.create_time, abs=1.01)

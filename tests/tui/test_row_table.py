@@ -3,8 +3,7 @@ what the lines say, and how few strips an update or a cursor move costs."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
+from tests.conftest import until
 from tui.widgets.row_table import Column, RowTable
 
 STYLES = Path(__file__).resolve().parents[2] / "styles"
@@ -58,14 +58,6 @@ class TableApp(App[None]):
 
     def on_row_table_header_selected(self, message: RowTable.HeaderSelected) -> None:
         self.events.append(("header", message.column))
-
-
-async def until(pilot: Pilot[Any], predicate: Callable[[], Any], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s")
-        await pilot.pause()
 
 
 async def settle(pilot: Pilot[Any], app: TableApp) -> list[Event]:

@@ -27,7 +27,6 @@ log = logging.getLogger("circus-tui.console")
 BURST = 0.005  # seconds of stream handling before the loop gets a turn
 HEARTBEAT = 2.0  # seconds between status refreshes, which double as liveness checks
 REFILL_LINES = 2000  # at most this much backlog is fetched per refill; the rest is on disk
-ALL_REFILL_LINES = 10_000  # backlog of all watchers together, shared out between them
 MIN_REFILL_LINES = 20
 RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
@@ -239,7 +238,8 @@ class Link:
             return
         if store.log_all:
             names = list(store.watchers)
-            count = max(MIN_REFILL_LINES, ALL_REFILL_LINES // max(1, len(names)))
+            # As much as the all-watchers view keeps, shared out between them.
+            count = max(MIN_REFILL_LINES, store.all_log.maxlen // max(1, len(names)))
         elif store.selected is not None:
             names, count = [store.selected], REFILL_LINES
         else:

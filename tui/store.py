@@ -152,13 +152,13 @@ class Store:
         self._log_lines, self._kept_logs = log_lines, kept_logs
         self._logs: OrderedDict[str, LogBuffer] = OrderedDict()
         self.all_log = LogBuffer(maxlen=all_log_lines)
-        self.log = LogBuffer(maxlen=1)  # the buffer on screen: nothing until a selection
+        self._no_log = LogBuffer(maxlen=1)  # shown while no watcher is selected
+        self.log = self._no_log  # the buffer on screen
         # Per (buffer, watcher) whose backlog is being fetched: the latest fetch's token, and
         # the batches that arrived meanwhile. Only the latest fetch is used: an earlier one
         # (a quick back-and-forth, a session that ended) may be older than what waits.
         self._refilling: dict[tuple[LogBuffer, str], tuple[int, list[dict[str, Any]]]] = {}
         self._refill_tokens = itertools.count(1)
-        self._no_log = LogBuffer(maxlen=1)
         self.sort_key = "name"
         self.sort_reverse = False
         self.selected: str | None = None

@@ -102,7 +102,6 @@ class MainScreen(Screen[None]):
                     self.query_one(ProcessTable).sync(store)
                     self._refresh_trends()
             if store.log_changed:
-                store.log_changed = False
                 self._show_log()
             if store.connection_changed:
                 store.connection_changed = False
@@ -146,6 +145,7 @@ class MainScreen(Screen[None]):
         store = self.app_.store
         store.log_changed = False
         log = self.query_one(LogView)
+        log.show_watcher = store.log_all  # names before the lines of all watchers
         if log.buffer is not store.log:
             log.set_buffer(store.log)
         else:
@@ -166,8 +166,6 @@ class MainScreen(Screen[None]):
             shown = f" — {lines} match {flt!r}{bad}" if flt else ""
             text = f"Output of {scope} — {follow}{shown}"
         self._set_text(self.query_one("#log-title", Label), text)
-        log = self.query_one(LogView)
-        log.show_watcher = store.log_all
 
     # -- events from widgets ---------------------------------------------------------
 

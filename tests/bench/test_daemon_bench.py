@@ -142,6 +142,12 @@ class Supervisor:
         with contextlib.suppress(psutil.NoSuchProcess):
             self.leftovers += psutil.Process(self.proc.pid).children(recursive=True)
 
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def stop(self, timeout: float = 60.0) -> None:
         """Stop the daemon gracefully, then SIGKILL it and anything it left behind."""
         self.snapshot()
@@ -301,19 +307,13 @@ def test_respawn_after_kill9(bench_dir: Path) -> None:
     victim = {"cmd": "sleep 1000", "numprocesses": 1}
     results: dict[str, list[float]] = {}
 
-    ours = start_ours(bench_dir / "r1", {"victim": {**victim, "stable_after": 0}})
-    try:
+    with start_ours(bench_dir / "r1", {"victim": {**victim, "stable_after": 0}}) as ours:
         results[OURS] = _respawn_latencies(ours, "victim", _spread(KILLS, 0.5))
-    finally:
-        ours.stop()
 
-    theirs = start_circusd(bench_dir / "r2", {"victim": victim}, stats=False)
-    try:
+    with start_circusd(bench_dir / "r2", {"victim": victim}, stats=False) as theirs:
         results[CIRCUSD_NAME] = _respawn_latencies(
             theirs, "victim", _spread(KILLS, CIRCUSD_FILE_CHECK_DELAY)
         )
-    finally:
-        theirs.stop()
 
     med = {k: statistics.median(v) for k, v in results.items()}
     top = {k: max(v) for k, v in results.items()}
@@ -353,17 +353,11 @@ def test_incr_round_trip(bench_dir: Path) -> None:
     grow = {"cmd": "sleep 1000", "numprocesses": 1}
     results: dict[str, tuple[list[float], list[float]]] = {}
 
-    ours = start_ours(bench_dir / "i1", {"grow": grow})
-    try:
+    with start_ours(bench_dir / "i1", {"grow": grow}) as ours:
         results[OURS] = _incr_round_trips(ours, "grow")
-    finally:
-        ours.stop()
 
-    theirs = start_circusd(bench_dir / "i2", {"grow": grow}, stats=False)
-    try:
+    with start_circusd(bench_dir / "i2", {"grow": grow}, stats=False) as theirs:
         results[CIRCUSD_NAME] = _incr_round_trips(theirs, "grow")
-    finally:
-        theirs.stop()
 
     incr = {k: statistics.median(v[0]) for k, v in results.items()}
     decr = {k: statistics.median(v[1]) for k, v in results.items()}
@@ -476,17 +470,11 @@ def test_idle_cpu_and_rss(bench_dir: Path) -> None:
     herd = {"cmd": "sleep 100000", "numprocesses": 100}
     figures: dict[str, IdleFigures] = {}
 
-    ours = start_ours(bench_dir / "c1", {"herd": herd})
-    try:
+    with start_ours(bench_dir / "c1", {"herd": herd}) as ours:
         figures[OURS] = _idle_and_rss(ours, "herd")
-    finally:
-        ours.stop()
 
-    theirs = start_circusd(bench_dir / "c2", {"herd": herd}, stats=True)
-    try:
+    with start_circusd(bench_dir / "c2", {"herd": herd}, stats=True) as theirs:
         figures[CIRCUSD_NAME] = _idle_and_rss(theirs, "herd")
-    finally:
-        theirs.stop()
 
     o, c = figures[OURS], figures[CIRCUSD_NAME]
     o_cpu, c_cpu = o.cpu_seconds + o.cpu_helpers_seconds, c.cpu_seconds + c.cpu_helpers_seconds

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint fmt clean
+.PHONY: run test bench lint fmt dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ test: $(STAMP)
 	$(BIN)/ruff check daemon tui tests docs
 	$(BIN)/ruff format --check daemon tui tests docs
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+# The sdist and the wheel, as they would be published, in dist/.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s tests/bench
@@ -37,4 +42,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix daemon tui tests docs
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) dist build *.egg-info

@@ -26,6 +26,7 @@ from daemon import protocol, tree
 from daemon.config import Config, load_config
 from daemon.controller import Controller
 from daemon.endpoints import bind, check_endpoint, unlink
+from daemon.notify import Notifier
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
@@ -37,6 +38,7 @@ from daemon.watcher import ACTIVE, Watcher
 log = logging.getLogger("circus-tui")
 
 PR_SET_CHILD_SUBREAPER = 36
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 
 class StateDirBusy(RuntimeError):
@@ -44,8 +46,11 @@ class StateDirBusy(RuntimeError):
 
 
 class Arbiter:
-    def __init__(self, config: Config, *, subreaper: bool = False) -> None:
+    def __init__(
+        self, config: Config, *, subreaper: bool = False, notifier: Notifier | None = None
+    ) -> None:
         self.config = config
+        self.notifier = notifier or Notifier({})
         self.settings = config.settings
         self.instance = uuid.uuid4().hex[:12]
         self.subreaper = subreaper
@@ -124,7 +129,8 @@ class Arbiter:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        # SIGQUIT as circusd takes it: a graceful quit, not a core dump that leaves sockets.
+        for sig in QUIT_SIGNALS:
             loop.add_signal_handler(sig, self.request_quit)
         loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_config()))
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
@@ -139,6 +145,7 @@ class Arbiter:
             self.subscriptions.attach(loop)
         serve = asyncio.ensure_future(self.controller.serve())
         stats = asyncio.ensure_future(self._stats_loop())
+        watchdog = asyncio.ensure_future(self._watchdog_loop())
         # Starting runs beside the quit wait: a SIGTERM during a long warmup still quits now.
         starting = asyncio.ensure_future(self._start_all())
         try:
@@ -150,7 +157,9 @@ class Arbiter:
             await self.shutdown()
             serve.cancel()
             stats.cancel()
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            watchdog.cancel()
+            self.notifier.close()
+            for sig in (*QUIT_SIGNALS, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             if self.subreaper:
                 loop.remove_signal_handler(signal.SIGCHLD)
@@ -161,9 +170,36 @@ class Arbiter:
         for watcher in watchers:
             if watcher.config.autostart:
                 await watcher.start()
+        # Sockets were bound before any program started; now every program has been too.
+        self.notifier.ready(self.status_line())
 
     def request_quit(self) -> None:
+        if not self._quit.is_set():
+            self.notifier.stopping()
         self._quit.set()
+
+    def status_line(self) -> str:
+        """What `systemctl status` shows: "3 watchers: 2 active, 1 failed; 7 processes"."""
+        states: dict[str, int] = {}
+        for watcher in self.sorted_watchers():
+            states[watcher.state] = states.get(watcher.state, 0) + 1
+        count = len(self.watchers)
+        processes = sum(len(w.processes) for w in self.watchers.values())
+        by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        return (
+            f"{count} watcher{'s' if count != 1 else ''}{': ' if by_state else ''}{by_state}; "
+            f"{processes} process{'es' if processes != 1 else ''}"
+        )
+
+    async def _watchdog_loop(self) -> None:
+        """WATCHDOG=1 from the event loop itself: if the loop is stuck, systemd hears nothing
+        and restarts the service (`WatchdogSec=`)."""
+        interval = self.notifier.watchdog_interval
+        if interval is None:
+            return
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
 
     async def shutdown(self) -> None:
         # Lowest priority stops first; equal priorities stop together.
@@ -279,6 +315,13 @@ class Arbiter:
 
     async def reload_config(self) -> dict[str, list[str]]:
         """Re-read the file; restart only watchers whose configuration changed."""
+        self.notifier.reloading()
+        try:
+            return await self._reload_config()
+        finally:
+            self.notifier.ready(self.status_line())
+
+    async def _reload_config(self) -> dict[str, list[str]]:
         if self.config.path is None:
             raise protocol.ProtocolError("no configuration file to reload", protocol.COMMAND_ERROR)
         try:
@@ -357,6 +400,7 @@ class Arbiter:
             # lines written meanwhile land in the moved file, none is lost.
             for watcher in self.watchers.values():
                 watcher.output.reopen_if_moved()
+            self.notifier.status(self.status_line())
             next_tick += interval
             # Never pile ticks up after a stall: skip to the next future slot.
             now = loop.time()

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
 import sys
 
+from daemon import signals
+
 EXIT_CONFIG = 2
 
 
 def run_daemon(argv: list[str]) -> int:
+    import asyncio
+
     from daemon.arbiter import Arbiter, StateDirBusy
     from daemon.config import ConfigError, load_config
     from daemon.endpoints import EndpointError
+    from daemon.notify import Notifier
     from daemon.paths import UnsafeDirectoryError
     from daemon.sockets import SocketError
 
@@ -25,13 +29,16 @@ def run_daemon(argv: list[str]) -> int:
     p.add_argument("--pidfile", help="write the daemon's pid here")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     ns = p.parse_args(argv)
+    # First: whatever started us, the programs we start must get signals as they expect.
+    signals.reset_inherited()
     logging.basicConfig(
         level=ns.log_level.upper(),
         format="%(asctime)s circus-tui[%(process)d] %(levelname)s %(message)s",
     )
     try:
         config = load_config(ns.config)
-        arbiter = Arbiter(config, subreaper=True)
+        # Read (and taken out of the environment programs inherit) before anything starts.
+        arbiter = Arbiter(config, subreaper=True, notifier=Notifier())
     except ConfigError as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -10,6 +10,7 @@ import zmq
 import zmq.asyncio
 
 from daemon import protocol
+from daemon.endpoints import EndpointError, check_client_endpoint
 
 
 class CallError(Exception):
@@ -29,6 +30,16 @@ def _check(reply: Any) -> dict[str, Any]:
     return reply
 
 
+def _connect(sock: zmq.Socket[Any], endpoint: str) -> None:
+    """Raises EndpointError, with the endpoint named, for one no client can reach."""
+    check_client_endpoint(endpoint)
+    try:
+        sock.connect(endpoint)
+    except zmq.ZMQError as exc:
+        sock.close(linger=0)
+        raise EndpointError(f"{endpoint}: {exc}") from None
+
+
 class Client:
     """One DEALER; each call waits for the reply with its own id."""
 
@@ -38,7 +49,7 @@ class Client:
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.connect(endpoint)
+        _connect(self._sock, endpoint)
 
     def call(self, command: str, timeout: float | None = None, **props: Any) -> dict[str, Any]:
         msg = protocol.make_request(command, **props)
@@ -75,7 +86,7 @@ class AsyncClient:
         self._ctx = zmq.asyncio.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
-        self._sock.connect(endpoint)
+        _connect(self._sock, endpoint)
         self._pending: dict[str, Any] = {}
         self._reader: Any = None
 

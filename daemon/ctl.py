@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from daemon.client import CallError, Client
+from daemon.endpoints import EndpointError, check_client_endpoint
 from daemon.paths import default_endpoints
 
 Builder = Callable[[argparse.Namespace], dict[str, Any]]
@@ -303,6 +304,10 @@ def main(argv: list[str]) -> int:
     ns.timeout = getattr(ns, "timeout", 5.0)
     _fix_signal_args(ns)
     endpoint = getattr(ns, "endpoint", None) or default_endpoints()["endpoint"]
+    try:
+        check_client_endpoint(endpoint)
+    except EndpointError as exc:
+        _usage(str(exc))
     props = ns.build(ns)
     try:
         with Client(endpoint, timeout=ns.timeout) as client:

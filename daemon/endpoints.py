@@ -44,6 +44,26 @@ def check_endpoint(key: str, url: str) -> None:
     raise EndpointError(f"{key}: {url}: only ipc:// and tcp:// endpoints are supported")
 
 
+def check_client_endpoint(url: str) -> str:
+    """An endpoint a client can connect to; anything else is refused here, in one line,
+    rather than by libzmq from deep inside a connect."""
+    scheme, sep, rest = url.partition("://")
+    usable = "use ipc://PATH or tcp://HOST:PORT"
+    if not sep or scheme not in ("ipc", "tcp"):
+        what = f"unknown scheme '{scheme}'" if sep else "not an endpoint URL"
+        raise EndpointError(f"{url}: {what}; {usable}")
+    if scheme == "ipc" and not rest:
+        raise EndpointError(f"{url}: no socket path; {usable}")
+    if scheme == "tcp":
+        try:
+            port = urlsplit(url).port
+        except ValueError:
+            port = None
+        if port is None or not urlsplit(url).hostname:
+            raise EndpointError(f"{url}: a TCP endpoint needs a host and a port; {usable}")
+    return url
+
+
 def ipc_path(url: str) -> Path | None:
     return Path(url[len("ipc://") :]) if url.startswith("ipc://") else None
 

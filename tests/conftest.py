@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ class RunningDaemon:
     pubsub_endpoint: str
     stats_endpoint: str
     state_dir: Path
+    pid: int = 0  # the daemon's own: `proc` may be a launcher that started it
     _ctx: zmq.Context[Any] = field(default_factory=zmq.Context)
 
     def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
@@ -154,7 +156,8 @@ class RunningDaemon:
 
     def stop(self, timeout: float = 20.0) -> int:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid or self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -177,12 +180,16 @@ def write_config(directory: Path, body: str, circus_extra: str = "") -> tuple[Pa
     return path, endpoints
 
 
-def start_daemon(directory: Path, body: str, circus_extra: str = "") -> RunningDaemon:
+def start_daemon(
+    directory: Path, body: str, circus_extra: str = "", launcher: Sequence[str] = ()
+) -> RunningDaemon:
+    """`launcher`: a command line the daemon's is appended to, such as a shell that starts it
+    as a background job; it must stay until the daemon exits."""
     directory.mkdir(parents=True, exist_ok=True)
     config, endpoints = write_config(directory, body, circus_extra)
     log = open(directory / "daemon.log", "wb")  # noqa: SIM115 - lives as long as the daemon
     proc = subprocess.Popen(
-        [*CIRCUS_TUI, "daemon", str(config)],
+        [*launcher, *CIRCUS_TUI, "daemon", str(config)],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=directory,
@@ -206,6 +213,7 @@ def start_daemon(directory: Path, body: str, circus_extra: str = "") -> RunningD
             return False
 
     wait_for(answering, timeout=20.0)
+    daemon.pid = daemon.call("globaloptions")["options"]["pid"]
     return daemon
 
 
@@ -215,8 +223,10 @@ def daemon_factory(tmp_path: Path) -> Iterator[Callable[..., RunningDaemon]]:
     # ipc paths are limited to ~107 bytes; pytest's tmp_path can be long, so use a short dir.
     short = Path(f"/tmp/ct-{os.getpid()}-{os.urandom(3).hex()}")
 
-    def factory(body: str, circus_extra: str = "", sub: str = "d") -> RunningDaemon:
-        d = start_daemon(short / sub, body, circus_extra)
+    def factory(
+        body: str, circus_extra: str = "", sub: str = "d", launcher: Sequence[str] = ()
+    ) -> RunningDaemon:
+        d = start_daemon(short / sub, body, circus_extra, launcher)
         started.append(d)
         return d
 

@@ -4,7 +4,6 @@ from the store a few times a second, and runs the commands the keys ask for."""
 from __future__ import annotations
 
 import gc
-from pathlib import Path
 from typing import Any
 
 from textual.app import App
@@ -17,16 +16,16 @@ from tui.screens.details import DetailsScreen
 from tui.screens.dialogs import ConfirmScreen, HelpScreen
 from tui.screens.main import MUTATING, MainScreen
 from tui.store import CONNECTED, Store
+from tui.stylesheets import stylesheet
 from tui.widgets.row_table import ROW_BINDING_PREFIX
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
 REFRESH_INTERVAL = 0.3  # seconds: 3 refreshes a second, whatever the rate of data
 GC_THRESHOLDS = (700, 10, 200)  # as the defaults, but a full pass 20 times rarer
 
 
 class CircusApp(App[None]):
     TITLE = "circus-tui"
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "tables.tcss", STYLES / "log_view.tcss"]
+    CSS_PATH = [stylesheet("app.tcss"), stylesheet("tables.tcss"), stylesheet("log_view.tcss")]
     COMMANDS = App.COMMANDS | {WatcherCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
@@ -51,6 +50,9 @@ class CircusApp(App[None]):
         self.link = Link(self.store, endpoint)
         self.connect = connect
         self.refresh_interval = refresh_interval
+        # Set when mount changes them: an app that fails before (a stylesheet it cannot read)
+        # has nothing to restore.
+        self._gc_thresholds: tuple[int, ...] | None = None
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen())
@@ -69,7 +71,8 @@ class CircusApp(App[None]):
 
     def on_unmount(self) -> None:
         self.link.close()
-        gc.set_threshold(*self._gc_thresholds)
+        if self._gc_thresholds is not None:
+            gc.set_threshold(*self._gc_thresholds)
 
     def refresh_from_store(self) -> None:
         screen = self.screen

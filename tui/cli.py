@@ -1,55 +1,100 @@
 """The `circus-tui` command: the console by default, `daemon`, `ctl` and `convert` otherwise.
 
-The daemon's subcommands never import Textual, so a daemon starts fast and lean.
+Only what a subcommand needs is imported: the daemon never loads Textual, and `--version` or
+`--help` load neither Textual nor ZeroMQ.
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tomllib
+import textwrap
 from pathlib import Path
+from typing import Any
 
-from daemon import cli
-from daemon.client import CallError, Client
-from daemon.paths import default_endpoints
-
-USAGE = """usage: circus-tui [--endpoint E] [--config FILE]     open the console
-       circus-tui daemon CONFIG.toml [--daemonize]      run the supervisor
-       circus-tui ctl COMMAND [ARGS]                    control a running daemon
-       circus-tui convert circus.ini                    print a Circus config as TOML
-"""
+# name, arguments, what it does: the subcommands as `circus-tui --help` lists them.
+SUBCOMMANDS = (
+    ("daemon", "CONFIG.toml", "run the supervisor, in the foreground (--daemonize detaches)"),
+    ("ctl", "COMMAND ...", "control a running daemon (ctl --help lists every command)"),
+    ("convert", "circus.ini", "print a Circus configuration as TOML, warnings on stderr"),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "daemon":
-        return cli.run_daemon(args[1:])
-    if args and args[0] == "ctl":
-        return cli.run_ctl(args[1:])
-    if args and args[0] == "convert":
-        return cli.run_convert(args[1:])
+    if args and args[0] in {name for name, _, _ in SUBCOMMANDS}:
+        from daemon import cli
+
+        run = {"daemon": cli.run_daemon, "ctl": cli.run_ctl, "convert": cli.run_convert}
+        return run[args[0]](args[1:])
     return run_console(args)
 
 
-def run_console(argv: list[str]) -> int:
+class _Version(argparse.Action):
+    """--version, reading the package metadata only when asked: that costs more than the rest
+    of the command line together."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        from daemon.version import version
+
+        print(f"circus-tui {version()}")
+        parser.exit()
+
+
+def _parser() -> argparse.ArgumentParser:
+    width = max(len(f"{name} {args}") for name, args, _ in SUBCOMMANDS)
+    commands = "\n".join(
+        f"  {f'{name} {args}':<{width}}  {what}" for name, args, what in SUBCOMMANDS
+    )
     parser = argparse.ArgumentParser(
         prog="circus-tui",
-        description="The console of a circus-tui (or Circus 0.19) daemon.",
-        epilog=USAGE,
+        usage="circus-tui [-h] [-V] [--endpoint E] [--config FILE] [--readonly]\n"
+        "       circus-tui {daemon,ctl,convert} ...",
+        description=textwrap.fill(
+            "The console of a circus-tui (or Circus 0.19) daemon: every watcher with its "
+            "processes, CPU, memory and output; keys to start, stop, restart and scale. "
+            "Quitting it leaves the daemon and its programs running.",
+            width=78,
+        ),
+        epilog=f"commands:\n{commands}\n\nEach command has its own --help.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--endpoint", help="the daemon's control endpoint")
     parser.add_argument(
-        "--config", help="a TOML file: start a daemon for it first when none answers"
+        "-V", "--version", action=_Version, nargs=0, help="show the version and exit"
+    )
+    parser.add_argument(
+        "--endpoint",
+        metavar="E",
+        help="the daemon's control endpoint, ipc://PATH or tcp://HOST:PORT (default: "
+        "ipc://$XDG_RUNTIME_DIR/circus-tui/control.sock, else "
+        "ipc:///tmp/circus-tui-$UID/control.sock)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a TOML file: its daemon's endpoint, and start that daemon first when none answers",
     )
     parser.add_argument("--readonly", action="store_true", help="hide every action that changes")
-    ns = parser.parse_args(argv)
+    return parser
+
+
+def run_console(argv: list[str]) -> int:
+    ns = _parser().parse_args(argv)
+    import subprocess
+
+    from daemon.cli import EXIT_CONFIG
+    from daemon.endpoints import EndpointError, check_client_endpoint
+    from daemon.paths import default_endpoints
+
     endpoint = ns.endpoint
     if ns.config:
         endpoint = endpoint or _config_endpoint(Path(ns.config))
     endpoint = endpoint or default_endpoints()["endpoint"]
+    try:
+        check_client_endpoint(endpoint)
+    except EndpointError as exc:
+        print(f"circus-tui: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     if ns.config and not _answers(endpoint):
         print(f"circus-tui: no daemon at {endpoint}; starting one for {ns.config}", file=sys.stderr)
         started = subprocess.run(
@@ -60,13 +105,17 @@ def run_console(argv: list[str]) -> int:
             return started.returncode
     from tui.app import CircusApp
 
-    CircusApp(endpoint, readonly=ns.readonly).run()
-    return 0
+    app = CircusApp(endpoint, readonly=ns.readonly)
+    app.run()
+    # Textual has shown why it failed, if it did; the status says that it did.
+    return app.return_code or 0
 
 
 def _config_endpoint(path: Path) -> str | None:
     """The endpoint a config file names, read without the daemon's config module: the
     console only needs this one key."""
+    import tomllib
+
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -76,6 +125,8 @@ def _config_endpoint(path: Path) -> str | None:
 
 
 def _answers(endpoint: str) -> bool:
+    from daemon.client import CallError, Client
+
     try:
         with Client(endpoint, timeout=1.0) as client:
             client.call("numwatchers")

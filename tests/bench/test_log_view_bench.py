@@ -19,7 +19,6 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import psutil
 import pytest
@@ -30,9 +29,9 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 
 from tui.logbuffer import LogBuffer, LogEntry
+from tui.stylesheets import stylesheet
 from tui.widgets.log_view import LogView
 
-STYLES = Path(__file__).resolve().parents[2] / "styles"
 SECONDS = float(os.environ.get("BENCH_LOG_SECONDS", "5"))
 RATE = int(os.environ.get("BENCH_LOG_RATE", "10000"))
 TICKS_PER_SECOND = 4
@@ -76,7 +75,7 @@ class TimedLogView(LogView):
 
 
 class FloodApp(App[None]):
-    CSS_PATH = [STYLES / "log_view.tcss"]
+    CSS_PATH = [stylesheet("log_view.tcss")]
 
     def __init__(self, buffer: LogBuffer) -> None:
         super().__init__()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from textual import events
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
 from tui.logbuffer import LogBuffer, LogEntry
+from tui.stylesheets import stylesheet
 from tui.widgets.log_view import STDERR_MARKER, LogView, name_colour
 
-STYLES = Path(__file__).resolve().parents[2] / "styles"
 HEIGHT = 20
 CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -41,7 +40,7 @@ class CountingLogView(LogView):
 
 
 class LogApp(App[None]):
-    CSS_PATH = [STYLES / "log_view.tcss"]
+    CSS_PATH = [stylesheet("log_view.tcss")]
 
     def __init__(self, buffer: LogBuffer) -> None:
         super().__init__()

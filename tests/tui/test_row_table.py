@@ -4,7 +4,6 @@ what the lines say, and how few strips an update or a cursor move costs."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from rich.style import Style
@@ -12,9 +11,9 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from tests.conftest import until
+from tui.stylesheets import stylesheet
 from tui.widgets.row_table import Column, RowTable
 
-STYLES = Path(__file__).resolve().parents[2] / "styles"
 SIZE = (60, 12)
 VISIBLE_ROWS = SIZE[1] - 1  # the header takes the first line, no border, no horizontal bar
 
@@ -33,7 +32,7 @@ def make_rows(count: int) -> list[Row]:
 
 
 class TableApp(App[None]):
-    CSS_PATH = [STYLES / "tables.tcss"]
+    CSS_PATH = [stylesheet("tables.tcss")]
     # A border would shift the header off y=0, which the click offsets rely on.
     CSS = "RowTable { height: 1fr; border: none; }"
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import zmq
 
-from daemon import protocol, tree
+from daemon import fdlimit, protocol, tree
 from daemon.config import Config, load_config
 from daemon.controller import Controller
 from daemon.endpoints import bind, check_endpoint, unlink
@@ -97,6 +97,7 @@ class Arbiter:
             raise
 
     def _prepare(self) -> None:
+        self._raise_fd_limit()
         ensure_private_dir(self.state_dir)
         self._take_lock()
         self._end_leftovers()
@@ -126,6 +127,24 @@ class Arbiter:
         if self.subreaper:
             self._become_subreaper()
             self._start_guardian()
+
+    def _raise_fd_limit(self) -> None:
+        before, after = fdlimit.raise_soft_limit()
+        budget = fdlimit.budget
+        budget.configure()
+        if after > before:
+            log.info(
+                "raised the soft limit on open files from %d to %d (the hard limit)", before, after
+            )
+        # Low enough to matter (a hard limit of 1024, say): say what it allows.
+        level = logging.WARNING if after < 4096 else logging.DEBUG
+        log.log(
+            level,
+            "open files limited to %d: at most %d client connections, and about %d processes",
+            after,
+            budget.connection_share,
+            max(0, (after - budget.reserve - budget.client_floor) // fdlimit.PROCESS_FDS),
+        )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

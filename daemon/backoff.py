@@ -9,6 +9,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# A watcher with backoff_min = 0 still must not spin on a spawn the system keeps refusing.
+MIN_SHORTAGE_DELAY = 0.1
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -62,3 +65,11 @@ class RestartPolicy:
         # without ever exceeding the cap.
         delay = base * (0.5 + 0.5 * self._rng())
         return Decision(delay, False, self.failures)
+
+    def shortage_delay(self, attempt: int) -> float:
+        """The delay before retry `attempt` (1, 2, ...) of a spawn the system refused for
+        want of resources (descriptors, memory, processes). That is not the program's fault:
+        it follows the backoff series but never counts towards `max_retry`."""
+        base = max(self.backoff_min, MIN_SHORTAGE_DELAY) * (2 ** min(attempt - 1, 32))
+        base = max(MIN_SHORTAGE_DELAY, min(self.backoff_max, base))
+        return base * (0.5 + 0.5 * self._rng())

@@ -23,9 +23,10 @@ from typing import Any
 import zmq
 
 from daemon import fdlimit, protocol, tree
+from daemon.admission import Gate, make_gate
 from daemon.config import Config, load_config
 from daemon.controller import Controller
-from daemon.endpoints import bind, check_endpoint, unlink
+from daemon.endpoints import check_endpoint, unlink
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
@@ -84,6 +85,7 @@ class Arbiter:
         # name -> fd, shared with every watcher so that sockets bound by a reload reach them.
         self.socket_fds: dict[str, int] = {}
         self._bound: list[str] = []  # ipc endpoints this daemon bound, to unlink on exit
+        self._gates: list[Gate] = []
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -115,11 +117,14 @@ class Arbiter:
             # Per subscriber; output batches are at most 64 KiB, so a stalled subscriber
             # holds at most ~16 MiB here before publishes to it are dropped.
             sock.setsockopt(zmq.SNDHWM, 256)
-        bind(self._events, self.pubsub_endpoint)
+        # Subscribers are clients too: their connections are bounded like the control's.
+        self._gates = [make_gate(self._events, self.pubsub_endpoint)]
+        self._gates[0].bind()
         self._bound.append(self.pubsub_endpoint)
         self.subscriptions = Subscriptions(self._events)
         self.output_publisher = OutputPublisher(self._events, self.subscriptions)
-        bind(self._stats, self.stats_endpoint)
+        self._gates.append(make_gate(self._stats, self.stats_endpoint))
+        self._gates[1].bind()
         self._bound.append(self.stats_endpoint)
         self.controller = Controller(self, self.endpoint)
         self.controller.bind()
@@ -162,6 +167,8 @@ class Arbiter:
             signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
         if self.subscriptions is not None:
             self.subscriptions.attach(loop)
+        for gate in self._gates:
+            gate.attach(loop)
         serve = asyncio.ensure_future(self.controller.serve())
         stats = asyncio.ensure_future(self._stats_loop())
         watchdog = asyncio.ensure_future(self._watchdog_loop())
@@ -237,6 +244,9 @@ class Arbiter:
         if self.controller is not None:
             self.controller.close()
             self.controller = None
+        for gate in self._gates:
+            gate.close()
+        self._gates = []
         if self._ctx is not None:
             self._ctx.destroy(linger=0)
             self._ctx = None

@@ -13,8 +13,8 @@ import zmq
 import zmq.asyncio
 
 from daemon import protocol
+from daemon.admission import Gate, make_gate
 from daemon.commands import COMMANDS
-from daemon.endpoints import bind
 
 if TYPE_CHECKING:
     from daemon.arbiter import Arbiter
@@ -36,11 +36,15 @@ class Controller:
         # A client that stops reading loses replies instead of stalling the daemon.
         self.sock.setsockopt(zmq.SNDHWM, 1000)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.gate: Gate | None = None
 
     def bind(self) -> None:
-        bind(self.sock, self.endpoint)
+        self.gate = make_gate(self.sock, self.endpoint)
+        self.gate.bind()
 
     async def serve(self) -> None:
+        if self.gate is not None:
+            self.gate.attach(asyncio.get_running_loop())
         while True:
             try:
                 frames = await self.sock.recv_multipart()
@@ -105,5 +109,7 @@ class Controller:
     def close(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.gate is not None:
+            self.gate.close()
         self.sock.close(linger=0)
         self.ctx.term()

@@ -19,10 +19,12 @@ being admitted. The split, for a limit L:
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import resource
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 # Descriptors a spawn holds while it runs: two pipes, the exec error pipe, /dev/null, pidfd.
@@ -76,6 +78,10 @@ class Gate(Protocol):
 class FdBudget:
     def __init__(self, limit: int | None = None) -> None:
         self.gates: list[Gate] = []
+        # Called soon after descriptors or connections were released: a gate waiting for
+        # room looks again.
+        self.listeners: list[Callable[[], None]] = []
+        self._notify_pending = False
         self._count = 0
         self._counted_at = -1.0
         self.configure(limit)
@@ -106,18 +112,39 @@ class FdBudget:
         """Note descriptors opened since the last count."""
         self._count += count
 
+    def released(self) -> None:
+        if self._notify_pending or not self.listeners:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._notify_pending = True
+        loop.call_soon(self._notify)
+
+    def _notify(self) -> None:
+        self._notify_pending = False
+        for listener in list(self.listeners):
+            listener()
+
     def connections(self) -> int:
         return sum(gate.connections() for gate in self.gates)
 
     def pending(self) -> int:
         return sum(gate.pending() for gate in self.gates)
 
-    def room_for_connections(self, batch: int) -> bool:
-        """Whether `batch` more connections fit, both in the clients' share and in the
-        descriptors free right now (counted afresh: libzmq must never meet EMFILE)."""
+    def no_room_for(self, batch: int, fresh: bool = True) -> str | None:
+        """Why `batch` more connections do not fit, in the clients' share or in the
+        descriptors free right now (counted afresh: libzmq must never meet EMFILE); None
+        when they fit."""
         if self.connections() + batch > self.connection_share:
-            return False
-        return self.in_use(fresh=True) + self.pending() + batch <= self.limit - self.reserve
+            return (
+                f"clients on all endpoints hold {self.connections()}, and their share of the "
+                f"{self.limit} open files is {self.connection_share}"
+            )
+        if self.in_use(fresh) + self.pending() + batch > self.limit - self.reserve:
+            return f"no file descriptor to spare (limit {self.limit})"
+        return None
 
     def check_spawn(self) -> None:
         """Raise EMFILE, as the system would, when a spawn would take descriptors that

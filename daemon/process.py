@@ -170,6 +170,7 @@ class Process:
             reader.drain()
         if not self.exited.done():
             self.exited.set_result(self.status)
+        fdlimit.budget.released()
 
     def send_signal(self, sig: int, children: bool = False, recursive: bool = False) -> None:
         """As Circus: `children` signals only the direct children; otherwise the process,

@@ -299,6 +299,7 @@ class Arbiter:
             self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log",
             self._log_path(cfg.stderr_file),
             buffer_lines=cfg.output_buffer,
+            buffer_bytes=cfg.output_buffer_bytes,
             max_bytes=cfg.max_bytes,
             backup_count=cfg.backup_count,
         )

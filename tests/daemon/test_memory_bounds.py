@@ -3,6 +3,7 @@ for a client that does not read, the output kept for `tail`, and the size of one
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from typing import Any
 
 import psutil
 import pytest
+import zmq
 
 from tests.conftest import RunningDaemon, wait_for
 
@@ -58,6 +60,38 @@ LINES_PROGRAM = (
     "out.flush()\n"
     "time.sleep(100000)\n"
 )
+
+
+def test_a_client_that_does_not_read_holds_bounded_memory(
+    daemon_factory: Any, tmp_path: Path, peak_rss: Callable[[RunningDaemon], list[int]]
+) -> None:
+    program = tmp_path / "lines.py"
+    program.write_text(LINES_PROGRAM)
+    d = daemon_factory(f'[watchers.lines]\ncmd = "{sys.executable} {program}"\n')
+    wait_for(lambda: d.call("tail", name="lines", count=0)["last_seq"] >= 10_000)
+    peak = peak_rss(d)
+    ctx = zmq.Context()
+    stuck = ctx.socket(zmq.DEALER)
+    # It reads one reply into its own queue and then nothing: the rest stays with the daemon.
+    stuck.setsockopt(zmq.RCVHWM, 1)
+    stuck.setsockopt(zmq.RCVBUF, 4096)
+    stuck.setsockopt(zmq.LINGER, 0)
+    stuck.connect(d.endpoint)
+    try:
+        for n in range(300):
+            request = {"id": n, "command": "tail", "properties": {"name": "lines", "count": 10_000}}
+            stuck.send(json.dumps(request).encode())
+
+        def dropping() -> bool:
+            assert peak[0] < 300 * MIB, f"daemon RSS reached {peak[0] / MIB:.0f} MiB"
+            return "does not read its replies" in daemon_log(d)
+
+        wait_for(dropping, timeout=60.0)
+        # Another client is still answered, and a big reply still reaches it.
+        assert len(d.call("tail", name="lines", count=10_000)["lines"]) == 10_000
+        assert peak[0] < 300 * MIB, f"daemon RSS reached {peak[0] / MIB:.0f} MiB"
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_output_without_newlines_stays_within_output_buffer_bytes(
@@ -110,3 +144,38 @@ def test_output_buffer_bytes_keeps_the_newest_lines(daemon_factory: Any, tmp_pat
     fewer = d.call("tail", name="lines")["lines"]
     assert 0 < len(fewer) < 10_000 // 200 and fewer[-1]["seq"] == 10_000
     assert d.pids("lines") == pids
+
+
+def test_a_tail_larger_than_a_reply_may_be_keeps_the_newest_lines(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    program = tmp_path / "binary.py"
+    # Invalid UTF-8 becomes U+FFFD, six bytes of JSON ("\ufffd") for each byte of output.
+    program.write_text(
+        "import sys, time\n"
+        "for _ in range(8000):\n"
+        "    sys.stdout.buffer.write(b'\\xff' * 1000 + b'\\n')\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(100000)\n"
+    )
+    d = daemon_factory(
+        f'[watchers.binary]\ncmd = "{sys.executable} {program}"\noutput_buffer_bytes = 67108864\n'
+    )
+    wait_for(lambda: d.call("tail", name="binary", count=0)["last_seq"] >= 8000)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(d.endpoint)
+    try:
+        sock.send(
+            json.dumps({"id": 1, "command": "tail", "properties": {"name": "binary"}}).encode()
+        )
+        assert sock.poll(20_000), "no reply to tail"
+        frame = sock.recv()
+    finally:
+        ctx.destroy(linger=0)
+    assert len(frame) <= 32 * MIB
+    reply = json.loads(frame)
+    assert reply["status"] == "ok" and reply["truncated"] is True
+    assert reply["lines"][-1]["seq"] == reply["last_seq"] == 8000
+    assert 0 < len(reply["lines"]) < 8000

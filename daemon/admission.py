@@ -160,12 +160,15 @@ class Gate:
     def _on_monitor(self) -> None:
         # The zmq descriptor signals edges: read until there is nothing left, over as many
         # turns of the loop as that takes.
+        events = self._read_events(EVENTS_PER_TURN)
+        if events:
+            self._handle(events)
+        if len(events) >= EVENTS_PER_TURN and self.loop is not None:
+            self.loop.call_soon(self._on_monitor)
+
+    def _read_events(self, limit: int) -> list[tuple[int, int, str]]:
         events: list[tuple[int, int, str]] = []
-        more = False
-        while self._monitor is not None:
-            if len(events) >= EVENTS_PER_TURN:
-                more = True
-                break
+        while self._monitor is not None and len(events) < limit:
             try:
                 frames = self._monitor.recv_multipart(zmq.NOBLOCK)
             except zmq.ZMQError:
@@ -176,10 +179,7 @@ class Gate:
             event = int.from_bytes(frames[0][:2], "little")
             value = int.from_bytes(frames[0][2:], "little")
             events.append((event, value, frames[1].decode(errors="replace")))
-        if events:
-            self._handle(events)
-        if more and self.loop is not None:
-            self.loop.call_soon(self._on_monitor)
+        return events
 
     def _handle(self, events: list[tuple[int, int, str]]) -> None:
         raise NotImplementedError
@@ -356,6 +356,12 @@ class IpcGate(Gate):
         return max(0, min(MAX_BACKLOG, room - 1))
 
     def _handle(self, events: list[tuple[int, int, str]]) -> None:
+        self._count(events)
+        self._collect()
+        # Accepts end reservations, disconnects free descriptors: any waiting gate may fit.
+        self.budget.released()
+
+    def _count(self, events: list[tuple[int, int, str]]) -> None:
         for event, _value, endpoint in events:
             batch = self.batches.get(endpoint)
             if event == zmq.EVENT_ACCEPTED and batch is not None:
@@ -363,12 +369,15 @@ class IpcGate(Gate):
                 batch.live += 1
             elif event == zmq.EVENT_DISCONNECTED and batch is not None:
                 batch.live = max(0, batch.live - 1)
-        self._collect()
-        # Accepts end reservations, disconnects free descriptors: any waiting gate may fit.
-        self.budget.released()
 
     def _collect(self) -> None:
         """Unbind batches that are done: drained, and every connection gone."""
+        # Unbinding closes the connections of a batch: its count must be exact, so every
+        # event already reported is counted first, even if the loop has not read it yet (a
+        # batch is drained DRAIN_GRACE after it was handed over, long after libzmq has
+        # reported its accepts).
+        while events := self._read_events(EVENTS_PER_TURN):
+            self._count(events)
         now = time.monotonic()
         for key, batch in list(self.batches.items()):
             if batch.live == 0 and batch.pending(now) == 0:

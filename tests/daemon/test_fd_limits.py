@@ -3,95 +3,15 @@ the daemon), and a spawn that finds none left is retried, not failed."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
-import zmq
-
 from tests.conftest import RunningDaemon, wait_for
-
-FLOOD = Path(__file__).with_name("client_flood.py")
-
-
-def ulimit(spec: str) -> list[str]:
-    """A launcher that starts the daemon under `ulimit SPEC` (`-n 1024`: soft and hard)."""
-    return ["bash", "-c", f'ulimit {spec}; exec "$@"', "bash"]
-
-
-class Client:
-    """One DEALER that stays connected: while the daemon is at its connection limit, a new
-    connection waits its turn, an established one does not."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
-        self.sent = 0
-
-    def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
-        self.sent += 1
-        msg_id = f"c{self.sent}"
-        self.sock.send(json.dumps({"id": msg_id, "command": command, "properties": props}).encode())
-        while True:
-            assert self.sock.poll(int(timeout * 1000)), f"no reply to {command} in {timeout} s"
-            reply: dict[str, Any] = json.loads(self.sock.recv())
-            if reply.get("id") == msg_id:
-                return reply
-
-    def close(self) -> None:
-        self.ctx.destroy(linger=0)
-
-
-class Flood:
-    """`count` clients connecting at once from another process (client_flood.py)."""
-
-    def __init__(self, endpoint: str, count: int) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(FLOOD), endpoint, str(count)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.replies = 0
-        self.started = False
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("connecting"):
-                self.started = True
-            elif line.startswith("replies "):
-                self.replies = int(line.split()[1])
-
-    def wait_replies(self, d: RunningDaemon, count: int, timeout: float = 60.0) -> None:
-        def answered() -> bool:
-            assert d.proc.poll() is None, f"daemon exited with {d.proc.returncode}"
-            return self.replies >= count
-
-        wait_for(answered, timeout)
-
-    def __enter__(self) -> Flood:
-        wait_for(lambda: self.started, timeout=60.0)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+from tests.daemon.client_support import Client, Flood, ulimit
 
 
 def daemon_log(d: RunningDaemon) -> str:
@@ -180,3 +100,27 @@ def test_a_spawn_short_of_file_descriptors_is_retried_not_failed(daemon_factory:
         return details["state"] == "active" and details["running"] == 5 and not details["reason"]
 
     wait_for(settled, timeout=20.0)
+
+
+def test_new_clients_are_answered_while_the_daemon_is_busy(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    # A batch of connections is let go once its clients are gone, as counted from ZeroMQ's
+    # events: a loop too busy to read them must not make it close a client just accepted.
+    program = tmp_path / "lines.py"
+    program.write_text(
+        "import sys, time\n"
+        "sys.stdout.write(''.join(f'{i:06d} ' + 'x' * 193 + '\\n' for i in range(10_000)))\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(100000)\n"
+    )
+    d = daemon_factory(f'[watchers.lines]\ncmd = "{sys.executable} {program}"\n')
+    wait_for(lambda: d.call("tail", name="lines", count=0)["last_seq"] >= 10_000)
+    busy = Client(d.endpoint)
+    try:
+        for _ in range(40):
+            busy.send("tail", name="lines", count=10_000)
+        for _ in range(20):
+            assert d.call("numwatchers")["status"] == "ok"
+    finally:
+        busy.close()

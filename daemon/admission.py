@@ -252,7 +252,7 @@ class IpcGate(Gate):
         try:
             self._open = self._listen(MAX_BACKLOG)
         except OSError as exc:
-            raise EndpointError(f"cannot bind {self.url}: {exc}") from None
+            raise EndpointError(f"cannot bind {self.url}: {exc.strerror or exc}") from None
 
     def _listen(self, backlog: int) -> tuple[int, str, int]:
         """A listening socket bound under a fresh temporary name, then renamed to the path."""

@@ -174,7 +174,7 @@ class OutputLog:
         """(Re)apply the output options; the ring and the sequence numbers carry on."""
         if buffer_lines != self.ring.maxlen:
             self.ring = deque(self.ring, maxlen=buffer_lines)
-            self.ring_bytes = _cost(self.ring)
+            self.ring_bytes = _cost(self.ring, len(self.ring))
         self.buffer_bytes = buffer_bytes
         self._trim()
         current = self.files.get("stdout")
@@ -244,7 +244,7 @@ class OutputLog:
         # What the deque drops from its left as it takes these: uncount it first.
         dropped = len(ring) + len(lines) - room
         if dropped > 0:
-            self.ring_bytes -= _cost(islice(ring, dropped))
+            self.ring_bytes -= _cost(islice(ring, dropped), dropped)
         ring.extend(lines)
         self.ring_bytes += sum(map(len, datas)) + LINE_COST * len(datas)
         self._trim()
@@ -283,13 +283,9 @@ class OutputLog:
             log.close()
 
 
-def _cost(lines: Iterable[Line]) -> int:
-    count = 0
-    total = 0
-    for data in map(_data, lines):
-        total += len(data)
-        count += 1
-    return total + LINE_COST * count
+def _cost(lines: Iterable[Line], count: int) -> int:
+    # map and sum: no Python-level step per line, which a flood would pay on every read.
+    return sum(map(len, map(_data, lines))) + LINE_COST * count
 
 
 def _split_long(parts: list[bytes], limit: int) -> tuple[list[bytes], list[bool]]:

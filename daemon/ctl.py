@@ -14,6 +14,7 @@ from typing import Any
 from daemon.client import CallError, Client
 from daemon.endpoints import EndpointError, check_client_endpoint
 from daemon.paths import default_endpoints
+from daemon.trusted import UnsafeDirectoryError
 
 Builder = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -308,6 +309,9 @@ def main(argv: list[str]) -> int:
         check_client_endpoint(endpoint)
     except EndpointError as exc:
         _usage(str(exc))
+    except UnsafeDirectoryError as exc:
+        print(f"circus-tui ctl: {exc}", file=sys.stderr)
+        return 1
     props = ns.build(ns)
     try:
         with Client(endpoint, timeout=ns.timeout) as client:

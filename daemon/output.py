@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import os
 import time
 from collections import deque
 from collections.abc import Callable
 from itertools import islice, repeat
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
+
+from daemon import trusted
+
+log = logging.getLogger("circus-tui")
 
 READ_SIZE = 65536
 MAX_LINE_LENGTH = 65536
+LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
 class Line(NamedTuple):
@@ -42,68 +49,99 @@ class Line(NamedTuple):
         }
 
 
+def open_log(path: Path) -> tuple[int, int]:
+    """(directory fd, file fd) of the log file at `path` (absolute), made if missing: the
+    directories on the way only root or we can change, the file itself never a link nor
+    somebody else's (daemon.trusted). Raises OSError or UnsafeDirectoryError."""
+    directory = trusted.open_dir(path.parent, trusted.FILES, create=0o777)
+    try:
+        return directory, trusted.open_file(directory, path.name, LOG_FLAGS)
+    except OSError as exc:
+        os.close(directory)
+        if exc.errno == errno.ELOOP:
+            raise trusted.UnsafeDirectoryError(f"{path} is a symbolic link") from None
+        raise
+    except BaseException:
+        os.close(directory)
+        raise
+
+
 class LogFile:
     """An append-only log file with size-based rotation that survives external rotation.
 
-    `path.N` are the rotated files, 1 the newest. Writes never raise: a full disk or a
-    vanished directory must not take the supervisor down.
+    `path.N` are the rotated files, 1 the newest, all named relative to the directory held
+    open. Writes never raise: a full disk or a vanished directory must not take the
+    supervisor down.
     """
 
     def __init__(self, path: Path, max_bytes: int = 0, backup_count: int = 5) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
-        self._fh: BinaryIO | None = None
+        self._dir = -1
+        self._fd = -1
         self._size = 0
         self._inode: int | None = None
         self.errors = 0
+        self.problem: str | None = None  # why it cannot be opened, said once in the log
         self._open()
 
     def _open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - kept open
-            info = os.fstat(self._fh.fileno())
+            if self._dir < 0:
+                self._dir, self._fd = open_log(self.path)
+            else:
+                self._fd = trusted.open_file(self._dir, self.path.name, LOG_FLAGS)
+            info = os.fstat(self._fd)
             self._size, self._inode = info.st_size, info.st_ino
-        except OSError:
-            self._fh = None
+            self.problem = None
+        except (OSError, trusted.UnsafeDirectoryError) as exc:
+            self._fd = -1
             self.errors += 1
+            problem = str(exc)
+            if problem != self.problem:
+                log.error("output log %s: %s", self.path, problem)
+                self.problem = problem
 
     def write(self, data: bytes) -> None:
-        if self._fh is None:
+        if self._fd < 0:
             self._open()
-            if self._fh is None:
+            if self._fd < 0:
                 return
         if self.max_bytes and self._size and self._size + len(data) > self.max_bytes:
             self.rotate()
+            if self._fd < 0:
+                return
         try:
-            assert self._fh is not None
-            self._fh.write(data)
+            os.write(self._fd, data)
             self._size += len(data)
         except OSError:
             self.errors += 1
 
+    def _name(self, n: int) -> str:
+        return f"{self.path.name}.{n}" if n else self.path.name
+
     def rotate(self) -> None:
-        self.close()
-        if self.backup_count > 0:
-            for n in range(self.backup_count - 1, 0, -1):
-                src = self.path.with_name(f"{self.path.name}.{n}")
-                if src.exists():
-                    with contextlib.suppress(OSError):
-                        os.replace(src, self.path.with_name(f"{self.path.name}.{n + 1}"))
-            with contextlib.suppress(OSError):
-                os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        else:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
+        self.close(keep_dir=True)
+        if self._dir >= 0:
+            moves = [(n, n + 1) for n in range(self.backup_count - 1, -1, -1)]
+            for src, dst in moves if self.backup_count > 0 else []:
+                with contextlib.suppress(OSError):
+                    os.replace(
+                        self._name(src), self._name(dst), src_dir_fd=self._dir, dst_dir_fd=self._dir
+                    )
+            if self.backup_count <= 0:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path.name, dir_fd=self._dir)
         self._open()
 
     def reopen_if_moved(self) -> bool:
-        """Reopen when logrotate (or anyone) renamed or removed the file under us."""
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            info = None
+        """Reopen when logrotate (or anyone) renamed or removed the file, or its directory,
+        under us."""
+        info = None
+        if self._dir >= 0 and os.fstat(self._dir).st_nlink > 0:
+            with contextlib.suppress(OSError):
+                info = os.stat(self.path.name, dir_fd=self._dir, follow_symlinks=False)
         if info is None or info.st_ino != self._inode:
             self.reopen()
             return True
@@ -112,14 +150,19 @@ class LogFile:
         return False
 
     def reopen(self) -> None:
+        """Walk the path again: a directory that was moved or removed is looked up anew."""
         self.close()
         self._open()
 
-    def close(self) -> None:
-        if self._fh is not None:
+    def close(self, keep_dir: bool = False) -> None:
+        if self._fd >= 0:
             with contextlib.suppress(OSError):
-                self._fh.close()
-            self._fh = None
+                os.close(self._fd)
+            self._fd = -1
+        if self._dir >= 0 and not keep_dir:
+            with contextlib.suppress(OSError):
+                os.close(self._dir)
+            self._dir = -1
 
 
 def _stamp(t: float) -> bytes:

@@ -19,6 +19,7 @@ import zmq.asyncio
 
 from daemon import protocol
 from daemon.client import AsyncClient, CallError
+from daemon.paths import UnsafeDirectoryError
 from tui.logbuffer import LogBuffer
 from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
 
@@ -81,7 +82,15 @@ class Link:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except (CallError, zmq.ZMQError, OSError, ValueError, KeyError) as exc:
+            # UnsafeDirectoryError: the socket's directory became one another user controls.
+            except (
+                CallError,
+                UnsafeDirectoryError,
+                zmq.ZMQError,
+                OSError,
+                ValueError,
+                KeyError,
+            ) as exc:
                 was = self.store.connection
                 self.store.set_connection(DISCONNECTED, _why(exc))
                 if was == CONNECTED:

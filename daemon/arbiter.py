@@ -29,7 +29,7 @@ from daemon.controller import Controller
 from daemon.endpoints import bind, check_endpoint, unlink
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
-from daemon.output import OutputLog, open_log
+from daemon.output import LogFile, OutputLog, open_log
 from daemon.paths import default_endpoints, default_state_dir, private_dir
 from daemon.publish import OutputPublisher, Subscriptions
 from daemon.sockets import ManagedSocket, SocketError, bind_all
@@ -255,6 +255,7 @@ class Arbiter:
         output = OutputLog(cfg.name, None)
         if self.output_publisher is not None:
             output.listeners.append(self.output_publisher.listener(cfg.name))
+        output.on_problem = lambda logfile: self._log_problem(cfg.name, logfile)
         watcher = Watcher(
             cfg,
             instance=self.instance,
@@ -268,6 +269,15 @@ class Arbiter:
         self.watchers[cfg.name.lower()] = watcher
         self.emit(cfg.name, "add", {})
         return watcher
+
+    def _log_problem(self, name: str, logfile: LogFile) -> None:
+        """A log file stopped being written (a full disk), or was written again: an event,
+        which the console shows with the output (the daemon's log has said it already)."""
+        body = {"path": str(logfile.path), "lost": logfile.lost}
+        if logfile.problem is not None:
+            self.emit(name, "log_error", {**body, "reason": logfile.problem})
+        else:
+            self.emit(name, "log_resumed", body)
 
     def _log_paths(self, cfg: WatcherConfig) -> tuple[Path, Path | None]:
         """Where a watcher's stdout and stderr are written (stderr None: with stdout)."""

@@ -74,7 +74,13 @@ class LogFile:
     supervisor down.
     """
 
-    def __init__(self, path: Path, max_bytes: int = 0, backup_count: int = 5) -> None:
+    def __init__(
+        self,
+        path: Path,
+        max_bytes: int = 0,
+        backup_count: int = 5,
+        on_problem: Callable[[LogFile], None] | None = None,
+    ) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.backup_count = backup_count
@@ -83,8 +89,22 @@ class LogFile:
         self._size = 0
         self._inode: int | None = None
         self.errors = 0
-        self.problem: str | None = None  # why it cannot be opened, said once in the log
+        self.lost = 0  # lines not written, since the daemon started
+        # Why lines are not written now (None: they are); `on_problem` hears each change.
+        self.problem: str | None = None
+        self.on_problem = on_problem
         self._open()
+
+    def _set_problem(self, problem: str | None) -> None:
+        if problem == self.problem:
+            return
+        self.problem = problem
+        if problem is not None:
+            log.error("output log %s: %s; lines are not written meanwhile", self.path, problem)
+        else:
+            log.warning("output log %s: written again; %d lines were not", self.path, self.lost)
+        if self.on_problem is not None:
+            self.on_problem(self)
 
     def _open(self) -> None:
         try:
@@ -94,29 +114,47 @@ class LogFile:
                 self._fd = trusted.open_file(self._dir, self.path.name, LOG_FLAGS)
             info = os.fstat(self._fd)
             self._size, self._inode = info.st_size, info.st_ino
-            self.problem = None
-        except (OSError, trusted.UnsafeDirectoryError) as exc:
+        except OSError as exc:
             self._fd = -1
             self.errors += 1
-            problem = str(exc)
-            if problem != self.problem:
-                log.error("output log %s: %s", self.path, problem)
-                self.problem = problem
+            self._set_problem(exc.strerror or str(exc))
+        except trusted.UnsafeDirectoryError as exc:
+            self._fd = -1
+            self.errors += 1
+            self._set_problem(str(exc))
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, lines: int) -> None:
+        """Append `lines` whole lines (`data` ends with a newline). All of them, or as many
+        whole ones as fit: a full disk never leaves half a line for the next to continue."""
         if self._fd < 0:
             self._open()
             if self._fd < 0:
+                self.lost += lines
                 return
         if self.max_bytes and self._size and self._size + len(data) > self.max_bytes:
             self.rotate()
             if self._fd < 0:
+                self.lost += lines
                 return
+        done = 0
         try:
-            os.write(self._fd, data)
-            self._size += len(data)
-        except OSError:
+            while done < len(data):
+                done += os.write(self._fd, data[done:] if done else data)
+        except OSError as exc:
             self.errors += 1
+            whole = data.rfind(b"\n", 0, done) + 1
+            if done > whole:
+                # Take the torn line back: O_APPEND, so it ends the file.
+                with contextlib.suppress(OSError):
+                    end = os.lseek(self._fd, 0, os.SEEK_END)
+                    os.ftruncate(self._fd, end - (done - whole))
+            self._size += whole
+            self.lost += lines - data.count(b"\n", 0, whole)
+            self._set_problem(exc.strerror or str(exc))
+            return
+        self._size += done
+        if self.problem is not None:
+            self._set_problem(None)
 
     def _name(self, n: int) -> str:
         return f"{self.path.name}.{n}" if n else self.path.name
@@ -188,6 +226,8 @@ class OutputLog:
         self.ring: deque[Line] = deque(maxlen=buffer_lines)
         self.seq = 0
         self.listeners: list[Callable[[list[Line]], None]] = []
+        # Told when a log file starts or stops failing (a full disk, say).
+        self.on_problem: Callable[[LogFile], None] | None = None
         self.files: dict[str, LogFile] = {}
         self.configure(stdout_path, stderr_path, buffer_lines, max_bytes, backup_count)
 
@@ -208,12 +248,26 @@ class OutputLog:
             self.close()
             self.files = {}
             if stdout_path is not None:
-                shared = LogFile(stdout_path, max_bytes, backup_count)
+                shared = LogFile(stdout_path, max_bytes, backup_count, self._problem)
                 self.files = {"stdout": shared, "stderr": shared}
                 if wanted[1] is not None:
-                    self.files["stderr"] = LogFile(wanted[1], max_bytes, backup_count)
+                    self.files["stderr"] = LogFile(
+                        wanted[1], max_bytes, backup_count, self._problem
+                    )
         for log in set(self.files.values()):
             log.max_bytes, log.backup_count = max_bytes, backup_count
+
+    def _problem(self, logfile: LogFile) -> None:
+        if self.on_problem is not None:
+            self.on_problem(logfile)
+
+    def log_problem(self) -> str | None:
+        """Why lines are not written to a log file now, with how many were not."""
+        problems = [f.problem for f in set(self.files.values()) if f.problem is not None]
+        return f"{problems[0]} ({self.lost():,} lines not written)" if problems else None
+
+    def lost(self) -> int:
+        return sum(f.lost for f in set(self.files.values()))
 
     def _stderr_path(self) -> Path | None:
         out, err = self.files.get("stdout"), self.files.get("stderr")
@@ -248,13 +302,14 @@ class OutputLog:
             head = b"%s %d %s" % (_stamp(now), pid, stream.encode())
             if partials is None:
                 whole = head + b"  "
-                log.write(whole + (b"\n" + whole).join(datas) + b"\n")
+                log.write(whole + (b"\n" + whole).join(datas) + b"\n", count)
             else:
                 log.write(
                     b"".join(
                         head + (b"+ " if part else b"  ") + data + b"\n"
                         for data, part in zip(datas, partials, strict=True)
-                    )
+                    ),
+                    count,
                 )
         for listener in self.listeners:
             listener(lines)

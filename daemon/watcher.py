@@ -95,6 +95,8 @@ class Watcher:
             "reason": self.reason,
             "retry_at": self.retry_at,
             "started_at": self.started_at,
+            "log_error": self.output.log_problem(),
+            "log_lines_lost": self.output.lost(),
         }
 
     # -- commands (callers hold no lock; each takes this watcher's own) -----------------

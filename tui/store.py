@@ -57,6 +57,7 @@ class WatcherView:
     reason: str | None = None
     last_exit: str | None = None
     retry_at: float | None = None
+    log_error: str | None = None  # why its output is not written to its log file now
     cpu_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     mem_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     processes: dict[int, ProcessView] = field(default_factory=dict)
@@ -217,6 +218,7 @@ class Store:
         w.last_exit = d.get("last_exit")
         w.retry_at = d.get("retry_at")
         w.started_at = d.get("started_at", w.started_at)
+        w.log_error = d.get("log_error")
 
     def apply_watcher_status(self, name: str, reply: dict[str, Any]) -> None:
         w = self._watcher(name)
@@ -351,6 +353,14 @@ class Store:
             w.reason = body.get("reason")
             w.retry_at = None
             text = f"failed: {body.get('reason')}"
+        elif event == "log_error":
+            lost = body.get("lost")
+            count = lost if isinstance(lost, int) and not isinstance(lost, bool) else 0
+            w.log_error = f"{body.get('reason')} ({count:,} lines not written)"
+            text = f"log file {body.get('path')}: {w.log_error}"
+        elif event == "log_resumed":
+            w.log_error = None
+            text = f"log file {body.get('path')} written again"
         elif event in ("start", "stop"):
             w.state = "active" if event == "start" else "stopped"
             w.retry_at = None

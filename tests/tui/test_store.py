@@ -91,6 +91,18 @@ def test_events_update_processes_and_timeline(store: Store) -> None:
     assert store.watcher_cells("web")[1] == "failed (code 1)"
 
 
+def test_a_log_file_that_is_not_written_is_known_until_it_is_again(store: Store) -> None:
+    body = {"path": "/var/log/web.log", "reason": "No space left on device", "lost": 57106}
+    store.apply_event("web", "log_error", {**body, "time": 5.0})
+    assert store.watchers["web"].log_error == "No space left on device (57,106 lines not written)"
+    store.apply_event("web", "log_resumed", {"path": "/var/log/web.log", "lost": 57106})
+    assert store.watchers["web"].log_error is None
+    # A console attaching meanwhile learns it from the status details.
+    store.apply_status(status(web={"log_error": "No space left on device (3 lines not written)"}))
+    assert store.watchers["web"].log_error == "No space left on device (3 lines not written)"
+    assert [e.kind for e in store.watchers["web"].events] == ["log_error", "log_resumed"]
+
+
 def test_event_topics_with_lowercased_names_find_the_watcher() -> None:
     s = Store(clock=Clock())
     s.apply_status(status(WebApp={}))

@@ -433,3 +433,60 @@ def test_add_refuses_bad_names(daemon_factory: Any) -> None:
     for name in ("a.b", "../etc", "circus", "", "has space"):
         reply = d.call("add", name=name, cmd="sleep 1")
         assert reply["status"] == "error" and reply["errno"] == 3, (name, reply)
+
+
+# A program that daemonises as many do: it double-forks a `setsid` grandchild and exits. Each
+# grandchild appends its pid to a file (one line each, in one write).
+DAEMONISER = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, b"%d\\n" % os.getpid())
+        os.close(fd)
+        time.sleep(1000)
+    os._exit(0)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _escaped(pidfile: Path) -> list[int]:
+    return [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+
+
+def test_grandchildren_of_an_exited_process_are_ended_with_it(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    script, pidfile = tmp_path / "daemoniser.py", tmp_path / "escaped"
+    script.write_text(DAEMONISER)
+    d = daemon_factory(
+        f'[watchers.esc]\ncmd = "{PY} {script} {pidfile} 0.3"\ngraceful_timeout = 2\n'
+    )
+    events = Subscriber(d.pubsub_endpoint, b"watcher.esc.reap")
+    try:
+        # Three rounds: each process leaves a grandchild behind and exits.
+        wait_for(lambda: len(_escaped(pidfile)) >= 3, timeout=30)
+        first = _escaped(pidfile)[0]
+        # The process that left it is gone: so is what it left.
+        wait_for(lambda: not alive(first), timeout=10)
+        assert sum(1 for pid in _escaped(pidfile) if alive(pid)) <= 2
+    finally:
+        events.close()
+    assert d.call("stop", name="esc", waiting=True)["status"] == "ok"
+    # Nothing of the watcher outlives its stop, whichever process left it.
+    wait_for(lambda: not any(alive(pid) for pid in _escaped(pidfile)), timeout=10)
+
+
+def test_grandchildren_left_by_a_live_process_go_with_the_watcher(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    script, pidfile = tmp_path / "daemoniser.py", tmp_path / "escaped"
+    script.write_text(DAEMONISER)
+    d = daemon_factory(f'[watchers.esc]\ncmd = "{PY} {script} {pidfile} 1000"\n')
+    wait_for(lambda: _escaped(pidfile), timeout=20)
+    [grandchild] = _escaped(pidfile)
+    assert alive(grandchild)
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(20) == 0
+    wait_for(lambda: not alive(grandchild), timeout=5)

@@ -369,9 +369,15 @@ class _Loader:
 
     def settings(self, table: dict[str, Any]) -> DaemonSettings:
         try:
-            return make_settings(table)
+            settings = make_settings(table)
         except OptionError as exc:
             raise self.fail(("circus", exc.key), exc.message) from None
+        if settings.state_dir is not None:
+            base = self.path.parent if self.path is not None else Path.cwd()
+            problem = _not_a_directory(base / os.path.expanduser(settings.state_dir))
+            if problem is not None:
+                raise self.fail(("circus", "state_dir"), problem)
+        return settings
 
     def sockets(self, table: dict[str, Any]) -> dict[str, SocketConfig]:
         sockets: dict[str, SocketConfig] = {}
@@ -380,6 +386,10 @@ class _Loader:
                 sockets[name] = make_socket_config(name, values)
             except OptionError as exc:
                 raise self.fail(("sockets", name, exc.key), exc.message) from None
+            other = next((s for s in sockets.values() if _same_address(s, sockets[name])), None)
+            if other is not None and other.name != name:
+                key = "path" if sockets[name].path else "port"
+                raise self.fail(("sockets", name, key), f"the same address as sockets.{other.name}")
         return sockets
 
     def watchers(
@@ -456,6 +466,34 @@ class _Loader:
             if not isinstance(values, dict):
                 raise self.fail((section, name), f"expected a table, like [{section}.{name}]")
             yield name, values
+
+
+WILDCARDS = ("", "0.0.0.0", "::", "*")
+
+
+def _same_address(a: SocketConfig, b: SocketConfig) -> bool:
+    """Two sockets the second of which could not be bound: one path, or one port on hosts
+    that overlap. Port 0 is a different free port for each."""
+    if a.name == b.name:
+        return False
+    if a.path or b.path:
+        return a.path is not None and a.path == b.path
+    if a.port == 0 or a.port != b.port or a.type != b.type:
+        return False
+    return a.host == b.host or a.host in WILDCARDS or b.host in WILDCARDS
+
+
+def _not_a_directory(path: Path) -> str | None:
+    """Why `path` cannot be a directory the daemon makes or uses (None: it can)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
+        return None  # made at start
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    return None if stat.S_ISDIR(info.st_mode) else f"{path} is not a directory"
 
 
 def _unknown(key: str, choices: Iterable[str]) -> str:

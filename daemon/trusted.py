@@ -112,6 +112,17 @@ def open_dir(path: Path, rule: Rule, *, create: int | None = None) -> int:
                 if links > MAX_LINKS:
                     raise UnsafeDirectoryError(f"{shown}: too many symbolic links") from None
                 target = os.readlink(part, dir_fd=here)
+                try:
+                    os.stat(part, dir_fd=here)
+                except FileNotFoundError:
+                    # Never made through a link: where it points was not meant to be made.
+                    raise UnsafeDirectoryError(
+                        f"{shown} is a symbolic link to {target}, which does not exist"
+                    ) from None
+                except OSError as exc:
+                    if exc.errno != errno.ELOOP:
+                        raise
+                    # A loop: followed below until MAX_LINKS says so, with the path in it.
                 if target.startswith("/"):
                     while len(stack) > 1:
                         os.close(stack.pop())

@@ -490,3 +490,18 @@ def test_grandchildren_left_by_a_live_process_go_with_the_watcher(
     d.proc.send_signal(signal.SIGTERM)
     assert d.proc.wait(20) == 0
     wait_for(lambda: not alive(grandchild), timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("uid", "99999999999999999999"), ("stdout_file", "a\u0000b")]
+)
+def test_set_of_a_value_that_would_break_the_watcher_is_refused(
+    daemon_factory: Any, key: str, value: str
+) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    before = d.wait_pids("sl", 1)
+    reply = d.call("set", name="sl", options={key: value}, waiting=True)
+    assert reply["status"] == "error" and reply["errno"] == 3, reply
+    assert key in reply["reason"]
+    assert d.pids("sl") == before
+    assert d.call("get", name="sl", keys=[key])["options"][key] != value

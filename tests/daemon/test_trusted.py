@@ -109,3 +109,10 @@ def test_open_file_refuses_links_hard_links_and_others_files(top: Path) -> None:
         assert [p.name for p in top.iterdir() if p.name.startswith(".")] == []
     finally:
         os.close(fd)
+
+
+def test_nothing_is_made_through_a_dangling_link(top: Path) -> None:
+    (top / "state").symlink_to(top / "gone")
+    with pytest.raises(UnsafeDirectoryError, match="which does not exist"):
+        open_dir(top / "state", PRIVATE, create=0o700)
+    assert not (top / "gone").exists()

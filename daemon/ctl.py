@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from daemon.client import CallError, Client
+from daemon.client import CallError, Client, connect
 from daemon.endpoints import EndpointError, check_client_endpoint
 from daemon.paths import default_endpoints
 from daemon.trusted import UnsafeDirectoryError
@@ -327,6 +327,9 @@ def main(argv: list[str]) -> int:
     except CallError as exc:
         print(f"error: {exc.reason}", file=sys.stderr)
         return 1
+    except (EndpointError, UnsafeDirectoryError) as exc:  # the daemon's pubsub endpoint
+        print(f"circus-tui ctl: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return 0
@@ -343,7 +346,7 @@ def _follow(client: Client, ns: argparse.Namespace, seq: int) -> None:
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, protocol.output_topic(ns.name))
-    sub.connect(pubsub)
+    connect(sub, pubsub)
 
     def show(lines: list[dict[str, Any]]) -> None:
         for line in lines:

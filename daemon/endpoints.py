@@ -73,10 +73,17 @@ def ipc_path(url: str) -> Path | None:
     return Path(url[len("ipc://") :]) if url.startswith("ipc://") else None
 
 
+def allow_ipv6(sock: zmq.Socket[Any], url: str) -> None:
+    """libzmq takes IPv6 addresses (`tcp://[::1]:5555`) only on sockets told to."""
+    if url.startswith("tcp://") and ":" in (urlsplit(url).hostname or ""):
+        sock.setsockopt(zmq.IPV6, 1)
+
+
 def bind(sock: zmq.Socket[Any], url: str) -> None:
     """Bind, making sure an ipc socket lives in a private directory and is 0600."""
     path = ipc_path(url)
     if path is None:
+        allow_ipv6(sock, url)
         try:
             sock.bind(url)
         except zmq.ZMQError as exc:

@@ -18,7 +18,7 @@ import zmq
 import zmq.asyncio
 
 from daemon import protocol
-from daemon.client import AsyncClient, CallError
+from daemon.client import AsyncClient, CallError, connect
 from daemon.paths import UnsafeDirectoryError
 from tui.logbuffer import LogBuffer
 from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
@@ -156,7 +156,7 @@ class Link:
         sock.setsockopt(zmq.RCVHWM, 100_000)
         for prefix in prefixes:
             sock.setsockopt(zmq.SUBSCRIBE, prefix)
-        sock.connect(endpoint)
+        connect(sock, endpoint)
         return sock
 
     async def _snapshot(self) -> None:

@@ -505,3 +505,38 @@ def test_set_of_a_value_that_would_break_the_watcher_is_refused(
     assert key in reply["reason"]
     assert d.pids("sl") == before
     assert d.call("get", name="sl", keys=[key])["options"][key] != value
+
+
+def test_an_ipv6_loopback_endpoint_binds_and_answers(tmp_path: Path) -> None:
+    import socket
+
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    port = probe.getsockname()[1]
+    probe.close()
+    url = f"tcp://[::1]:{port}"
+    config, _ = write_config(tmp_path, '[watchers.sl]\ncmd = "sleep 1000"\n')
+    config.write_text(
+        config.read_text().replace(
+            f'endpoint = "ipc://{tmp_path}/control.sock"', f'endpoint = "{url}"'
+        )
+    )
+    proc = subprocess.Popen([PY, "-m", "tui.cli", "daemon", str(config)], stderr=subprocess.PIPE)
+    try:
+
+        def answers() -> bool:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            run = subprocess.run(
+                [PY, "-m", "tui.cli", "ctl", "--endpoint", url, "--timeout", "1", "status"],
+                capture_output=True,
+                text=True,
+            )
+            return run.returncode == 0 and run.stdout.startswith("sl: active")
+
+        wait_for(answers, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -100,6 +100,7 @@ class Watcher:
             "reason": self.reason,
             "retry_at": self.retry_at,
             "started_at": self.started_at,
+            "output_seq": self.output.seq,
             "log_error": self.output.log_problem(),
             "log_lines_lost": self.output.lost(),
         }

@@ -184,6 +184,8 @@ class Link:
             await asyncio.sleep(HEARTBEAT)
             reply = await self.client.call("status", timeout=HEARTBEAT + 1)
             self.store.apply_status(reply)
+            for name, _since, token in self.store.stale_output():
+                self._start_refill(self.store.log, [name], REFILL_LINES, token)
             self.on_change()
 
     async def _messages(self, sock: zmq.asyncio.Socket) -> AsyncIterator[tuple[bytes, bytes]]:

@@ -58,6 +58,9 @@ class WatcherView:
     last_exit: str | None = None
     retry_at: float | None = None
     log_error: str | None = None  # why its output is not written to its log file now
+    # The daemon's last output sequence number at the last two heartbeats (our daemon only).
+    output_seq: int | None = None
+    output_seq_before: int | None = None
     cpu_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     mem_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     processes: dict[int, ProcessView] = field(default_factory=dict)
@@ -206,6 +209,9 @@ class Store:
             w.state = state
             if name in details:
                 self._apply_details(w, details[name])
+                seq = details[name].get("output_seq")
+                w.output_seq_before = w.output_seq
+                w.output_seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
         if self.selected not in self.watchers and self.watchers:
             self.select(self.sorted_names()[0])
 
@@ -399,6 +405,21 @@ class Store:
             [ln for ln in batch.get("lines", []) if seen is None or ln["seq"] > seen],
         )
         buffer.seen[name] = max(int(batch.get("last", 0)), seen or 0)
+
+    def stale_output(self) -> list[tuple[str, int, int]]:
+        """(watcher, since, token) for each watcher on screen whose lines the daemon had
+        written a heartbeat ago and that still have not come: dropped on the way, with no
+        later batch to show the gap (the output ended while the console was stopped). The
+        caller fetches them as for `apply_output`'s gaps."""
+        names = list(self.watchers) if self.log_all else [self.selected] if self.selected else []
+        stale: list[tuple[str, int, int]] = []
+        for name in names:
+            w, seen = self.watchers.get(name), self.log.seen.get(name)
+            if w is None or seen is None or (self.log, name) in self._refilling:
+                continue
+            if w.output_seq_before is not None and w.output_seq_before > seen:
+                stale.append((name, seen, self.begin_refill(self.log, [name])))
+        return stale
 
     def begin_refill(self, buffer: LogBuffer, names: Iterable[str]) -> int:
         """A backlog is being fetched for these watchers: their batches wait for it. Returns

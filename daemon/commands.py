@@ -4,13 +4,13 @@ values. A handler returns the reply's extra keys, or raises ProtocolError."""
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import os
-import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from daemon import protocol
+from daemon.matching import PatternError, glob_matcher, regex_matcher
 from daemon.options import (
     OptionError,
     check_name,
@@ -24,6 +24,9 @@ from daemon.stats import daemon_info, process_info
 if TYPE_CHECKING:
     from daemon.arbiter import Arbiter
     from daemon.watcher import Watcher
+
+# Seconds of name matching after which other commands get their turn.
+MATCH_SLICE = 0.01
 
 Handler = Callable[["Arbiter", dict[str, Any]], Awaitable[dict[str, Any] | list[Any] | None]]
 COMMANDS: dict[str, Handler] = {}
@@ -104,25 +107,30 @@ async def _maybe_wait(arbiter: Arbiter, props: dict[str, Any], work: Awaitable[A
     return None
 
 
-def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
+async def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
     name = _str(props, "name")
     if name is None:
         return list(arbiter.watchers.values())
     match = _str(props, "match") or "glob"
     if match == "simple":
         return [arbiter.get(name)]
-    if match == "glob":
-        found = [
-            w for w in arbiter.watchers.values() if fnmatch.fnmatch(w.name.lower(), name.lower())
-        ]
-    elif match == "regex":
-        try:
-            pattern = re.compile(name, re.IGNORECASE)
-        except re.error as exc:
-            raise ProtocolError(f"bad regex: {exc}", MESSAGE_ERROR) from None
-        found = [w for w in arbiter.watchers.values() if pattern.fullmatch(w.name)]
-    else:
+    if match not in ("glob", "regex"):
         raise ProtocolError(f"unknown match method {match}", MESSAGE_ERROR)
+    try:
+        matches = glob_matcher(name) if match == "glob" else regex_matcher(name)
+    except PatternError as exc:
+        raise ProtocolError(f"bad {match}: {exc}", MESSAGE_ERROR) from None
+    found = []
+    slice_started = time.monotonic()
+    for watcher in list(arbiter.watchers.values()):
+        if matches(watcher.name):
+            found.append(watcher)
+        if time.monotonic() - slice_started > MATCH_SLICE:
+            # A regex costs up to some milliseconds per name: a long list of watchers must not
+            # hold up every other command meanwhile.
+            await asyncio.sleep(0)
+            slice_started = time.monotonic()
+    found = [w for w in found if arbiter.watchers.get(w.name.lower()) is w]
     if not found:
         raise ProtocolError(f"program {name} not found", MESSAGE_ERROR)
     return found
@@ -198,7 +206,7 @@ async def _each(watchers: list[Watcher], action: str, reverse: bool) -> None:
 async def _start_stop(arbiter: Arbiter, props: dict[str, Any], action: str) -> dict[str, Any]:
     """As Circus: for one named watcher, `waiting` replies with the pids started, stopped
     and kept; for several, with no `info`."""
-    watchers = _matching(arbiter, props)
+    watchers = await _matching(arbiter, props)
     work = _each(watchers, action, reverse=action != "stop")
     if not _bool(props, "waiting"):
         arbiter.spawn_task(work)

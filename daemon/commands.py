@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,9 @@ from daemon.stats import daemon_info, process_info
 if TYPE_CHECKING:
     from daemon.arbiter import Arbiter
     from daemon.watcher import Watcher
+
+_INTEGER = re.compile(r"-?0*([0-9]+)", re.ASCII)
+MAX_INTEGER = 1_000_000_000
 
 # Seconds of name matching after which other commands get their turn.
 MATCH_SLICE = 0.01
@@ -77,15 +81,33 @@ def _int(
     value = props.get(key, default)
     if value is None:
         return default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        # ASCII digits only: int() also takes "٣" and "1_0", and raises on "²" (a digit to
+        # str.isdigit) or past 4300 digits.
+        text = _INTEGER.fullmatch(value.strip())
+        if text is None:
+            raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
+        sign = -1 if text[0][0] == "-" else 1
+        value = sign * int(text[1]) if len(text[1]) <= 10 else sign * (MAX_INTEGER + 1)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
     if low is not None and value < low:
         raise ProtocolError(f"property {key!r} must be at least {low}", BAD_MSG_DATA_ERROR)
-    if value > 1_000_000_000:
+    if abs(value) > MAX_INTEGER:
         raise ProtocolError(f"property {key!r} is too large", BAD_MSG_DATA_ERROR)
     return value
+
+
+def _seconds(props: dict[str, Any], key: str, high: float) -> float | None:
+    """A number of seconds from 0 to `high`; NaN, infinities and strings are bad data."""
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+        raise ProtocolError(
+            f"property {key!r} must be a number from 0 to {high:g}", BAD_MSG_DATA_ERROR
+        )
+    return float(value)
 
 
 def _watcher(arbiter: Arbiter, props: dict[str, Any]) -> Watcher:
@@ -431,9 +453,8 @@ async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
     watcher = _watcher(arbiter, props)
     pid = _int(props, "pid")
     signum = _signal(props["signum"]) if props.get("signum") is not None else None
-    timeout = props.get("graceful_timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
-        raise ProtocolError("property 'graceful_timeout' must be a number", BAD_MSG_DATA_ERROR)
+    # The bounds of the graceful_timeout option: asyncio never times out after NaN or 1e308.
+    timeout = _seconds(props, "graceful_timeout", 86400)
     pids = [pid] if pid is not None else watcher.pids()
     for target in pids:
         if target not in watcher.processes:

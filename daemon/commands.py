@@ -283,7 +283,7 @@ async def cmd_reload(arbiter: Arbiter, props: dict[str, Any]) -> None:
 async def cmd_reloadconfig(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
     if _bool(props, "waiting"):
         return {"changes": await arbiter.reload_config()}
-    arbiter.spawn_task(arbiter.reload_config())
+    arbiter.spawn_task(arbiter.reload_unattended())
     return {}
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 from collections.abc import Callable
@@ -123,6 +124,21 @@ def _opt_str(value: Any) -> str | None:
     return _str(value)
 
 
+def _log_file(value: Any) -> str | None:
+    # Refused here, not when the file is opened: a `set` has replied by then, and opening it
+    # raises in the middle of applying the change.
+    text = _opt_str(value)
+    if text is None:
+        return None
+    if "\0" in text:
+        raise ValueError("must not contain a NUL character")
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        raise ValueError("cannot be encoded as a file name") from None
+    return text
+
+
 def _cmd(value: Any) -> str:
     text = _str(value).strip()
     if not text:
@@ -224,8 +240,8 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("stdout", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("stderr", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("use_sockets", _bool, False, "inherit the daemon's sockets"),
-    Option("stdout_file", _opt_str, None, "log file (default: <state_dir>/logs/<name>.log)"),
-    Option("stderr_file", _opt_str, None, "separate file for stderr (default: with stdout)"),
+    Option("stdout_file", _log_file, None, "log file (default: <state_dir>/logs/<name>.log)"),
+    Option("stderr_file", _log_file, None, "separate file for stderr (default: with stdout)"),
     Option("max_bytes", _int(0), 10 * 1024 * 1024, "rotate the log file at this size; 0 never"),
     Option("backup_count", _int(0, 1000), 5, "rotated files kept"),
     Option("output_buffer", _int(0, 10_000_000), 10_000, "lines kept in memory for tail"),

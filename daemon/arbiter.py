@@ -134,7 +134,7 @@ class Arbiter:
         # SIGQUIT as circusd takes it: a graceful quit, not a core dump that leaves sockets.
         for sig in QUIT_SIGNALS:
             loop.add_signal_handler(sig, self.request_quit)
-        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_config()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_unattended()))
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         if self.subreaper:
             loop.add_signal_handler(signal.SIGCHLD, self._schedule_orphan_scan)
@@ -360,8 +360,17 @@ class Arbiter:
         self.notifier.reloading()
         try:
             return await self._reload_config()
+        except protocol.ProtocolError as exc:
+            log.error("%s", exc.reason)
+            raise
         finally:
             self.notifier.ready(self.status_line())
+
+    async def reload_unattended(self) -> None:
+        """A reload nobody waits for (SIGHUP, `reloadconfig` without `waiting`): a refusal is
+        the one line `reload_config` logs, not a traceback of a failed background task."""
+        with contextlib.suppress(protocol.ProtocolError):
+            await self.reload_config()
 
     async def _reload_config(self) -> dict[str, list[str]]:
         if self.config.path is None:
@@ -369,7 +378,6 @@ class Arbiter:
         try:
             new = load_config(self.config.path)
         except Exception as exc:  # a bad file must leave everything running as it was
-            log.error("reload refused: %s", exc)
             raise protocol.ProtocolError(f"reload refused: {exc}", protocol.COMMAND_ERROR) from exc
         changes: dict[str, list[str]] = {
             "added": [],

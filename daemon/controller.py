@@ -98,9 +98,16 @@ class Controller:
         return protocol.ok_reply(msg.get("id"), result)
 
     async def _send(self, identity: bytes, envelope: list[bytes], reply: dict[str, Any]) -> None:
+        try:
+            body = protocol.encode(reply)
+        except (ValueError, TypeError, RecursionError) as exc:
+            # Whatever went wrong, the client hears of it rather than waiting for nothing.
+            log.error("reply not encoded: %s", exc)
+            reason = "server error: reply not encoded"
+            body = protocol.encode(protocol.error_reply(None, reason, protocol.COMMAND_ERROR))
         # ROUTER never blocks a send: an unroutable or full peer just loses the reply.
         with contextlib.suppress(zmq.ZMQError):
-            await self.sock.send_multipart([identity, *envelope, protocol.encode(reply)])
+            await self.sock.send_multipart([identity, *envelope, body])
 
     def close(self) -> None:
         for task in self._tasks:

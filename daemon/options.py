@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import grp
+import os
 import pwd
 import shlex
 import signal
@@ -125,6 +126,21 @@ def _opt_str(value: Any) -> str | None:
     return _str(value)
 
 
+def _opt_path(value: Any) -> str | None:
+    # Refused here, not when the file is opened: a `set` has replied by then, and opening it
+    # raises in the middle of applying the change.
+    text = _opt_str(value)
+    if text is None:
+        return None
+    if "\0" in text:
+        raise ValueError("must not contain a NUL character")
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        raise ValueError("cannot be encoded as a file name") from None
+    return text
+
+
 def _cmd(value: Any) -> str:
     text = _str(value).strip()
     if not text:
@@ -197,13 +213,6 @@ def _identity(kind: str, lookup: Callable[[str], Any]) -> Callable[[Any], str | 
 
 _user = _identity("user", pwd.getpwnam)
 _group = _identity("group", grp.getgrnam)
-
-
-def _opt_path(value: Any) -> str | None:
-    text = _opt_str(value)
-    if text is not None and "\0" in text:
-        raise ValueError("a path cannot hold a NUL character")
-    return text
 
 
 def _stream_mode(value: Any) -> str:

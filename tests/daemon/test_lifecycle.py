@@ -68,6 +68,31 @@ def test_quick_deaths_back_off_then_park_in_failed(daemon_factory: Any) -> None:
     wait_for(lambda: d.call("status", name="crash")["details"]["restarts"] > restarts)
 
 
+def test_zero_stable_after_and_backoff_still_back_off(daemon_factory: Any) -> None:
+    # With these, a program that exits at once was respawned 12,888 times in 20 s.
+    d = daemon_factory(
+        '[watchers.spin]\ncmd = "true"\nautostart = false\n'
+        "stable_after = 0\nbackoff_min = 0\nbackoff_max = 0\nmax_retry = -1\n"
+    )
+    events = Subscriber(d.pubsub_endpoint, b"watcher.spin.")
+    try:
+        d.call("start", name="spin")
+        backoff = events.wait("watcher.spin.backoff")
+        assert backoff["delay"] >= 0.1 and backoff["failures"] >= 2
+        spawns: list[float] = []
+        while len(spawns) < 6:
+            spawns.append(
+                events.wait("watcher.spin.spawn", lambda b: b["time"] > max(spawns, default=0))[
+                    "time"
+                ]
+            )
+        # One immediate restart, then 0.1 s at least between spawns (four of them here, less a
+        # margin for two clocks read at different moments).
+        assert spawns[-1] - spawns[0] >= 0.35, spawns
+    finally:
+        events.close()
+
+
 def test_backoff_is_visible_with_next_attempt(daemon_factory: Any) -> None:
     d = daemon_factory(
         "[watchers.crash]\n"

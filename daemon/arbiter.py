@@ -286,26 +286,31 @@ class Arbiter:
 
     def _check_log_paths(self) -> None:
         """Before anything starts: a log file that cannot be opened, or that another user could
-        redirect, is refused now, not found out while the program runs. A full disk is not a
-        reason to start nothing: lines are kept in memory meanwhile."""
+        redirect, is refused now, not found out while the program runs."""
         for cfg in self.config.watchers.values():
-            for path in self._log_paths(cfg):
-                if path is None:
+            self.check_log_files(cfg)
+
+    def check_log_files(self, cfg: WatcherConfig) -> None:
+        """Open (making them if need be) a watcher's log files once, and say why one cannot be
+        (UnsafeDirectoryError). A full disk is not a reason: lines are kept in memory
+        meanwhile, and the file is written again when there is room."""
+        for path in self._log_paths(cfg):
+            if path is None:
+                continue
+            try:
+                fds = open_log(path)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                     continue
-                try:
-                    fds = open_log(path)
-                except OSError as exc:
-                    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                        continue
-                    raise trusted.UnsafeDirectoryError(
-                        f"watcher {cfg.name}: output log {path}: {exc.strerror}"
-                    ) from None
-                except trusted.UnsafeDirectoryError as exc:
-                    raise trusted.UnsafeDirectoryError(
-                        f"watcher {cfg.name}: output log {path}: {exc}"
-                    ) from None
-                for fd in fds:
-                    os.close(fd)
+                raise trusted.UnsafeDirectoryError(
+                    f"watcher {cfg.name}: output log {path}: {exc.strerror}"
+                ) from None
+            except trusted.UnsafeDirectoryError as exc:
+                raise trusted.UnsafeDirectoryError(
+                    f"watcher {cfg.name}: output log {path}: {exc}"
+                ) from None
+            for fd in fds:
+                os.close(fd)
 
     def _configure_output(self, watcher: Watcher) -> None:
         cfg = watcher.config

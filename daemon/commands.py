@@ -14,13 +14,21 @@ from daemon import protocol
 from daemon.matching import PatternError, glob_matcher, regex_matcher
 from daemon.options import (
     OptionError,
+    WatcherConfig,
     check_name,
     check_options,
     make_watcher_config,
     parse_signal,
 )
-from daemon.protocol import BAD_MSG_DATA_ERROR, COMMAND_ERROR, MESSAGE_ERROR, ProtocolError
+from daemon.protocol import (
+    BAD_MSG_DATA_ERROR,
+    COMMAND_ERROR,
+    MESSAGE_ERROR,
+    OS_ERROR,
+    ProtocolError,
+)
 from daemon.stats import daemon_info, process_info
+from daemon.trusted import UnsafeDirectoryError
 
 if TYPE_CHECKING:
     from daemon.arbiter import Arbiter
@@ -179,10 +187,20 @@ async def cmd_add(arbiter: Arbiter, props: dict[str, Any]) -> None:
         cfg = make_watcher_config(name, values)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    _check_log_files(arbiter, cfg)
     start = _bool(props, "start")
     await arbiter.add_watcher(cfg, start=False)
     if start:
         await _maybe_wait(arbiter, props, arbiter.get(name).start())
+
+
+def _check_log_files(arbiter: Arbiter, cfg: WatcherConfig) -> None:
+    """Before anything changes: log files that cannot be written are an error reply, not a
+    change that fails later with an ok already sent."""
+    try:
+        arbiter.check_log_files(cfg)
+    except UnsafeDirectoryError as exc:
+        raise ProtocolError(str(exc), OS_ERROR) from None
 
 
 @command("rm")
@@ -304,6 +322,8 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
         new = watcher.config.with_options(changes)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    if {"stdout_file", "stderr_file"} & set(changes):
+        _check_log_files(arbiter, new)
     numprocesses = changes.pop("numprocesses", None)
     if new.singleton and max(numprocesses or 0, watcher.numprocesses) > 1:
         raise ProtocolError(

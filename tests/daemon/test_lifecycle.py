@@ -565,3 +565,19 @@ def test_an_ipv6_loopback_endpoint_binds_and_answers(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_set_and_add_of_a_log_file_that_cannot_be_written_are_refused(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    before = d.wait_pids("sl", 1)
+    blocker = tmp_path / "plain"
+    blocker.write_text("")  # a file where the log's directory would be
+    reply = d.call("set", name="sl", options={"stdout_file": f"{blocker}/sl.log"}, waiting=True)
+    assert reply["status"] == "error" and reply["errno"] == 4, reply
+    assert f"{blocker}" in reply["reason"]
+    assert d.pids("sl") == before
+    added = d.call("add", name="other", cmd="sleep 1", options={"stderr_file": f"{blocker}/x"})
+    assert added["status"] == "error" and added["errno"] == 4, added
+    assert "other" not in d.call("list")["watchers"]

@@ -38,13 +38,13 @@ import select
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import zmq
 
 from daemon import fdlimit
-from daemon.endpoints import EndpointError, _answers, bind, ipc_path
-from daemon.paths import check_socket_dir, ensure_private_dir, runtime_dir
+from daemon.endpoints import EndpointError, bind, claim_ipc, ipc_path
 
 log = logging.getLogger("circus-tui")
 
@@ -85,6 +85,14 @@ class Batch:
             self.drained = True
             return 0
         return self.size - self.accepted
+
+
+def _exists(name: str, directory: int) -> bool:
+    try:
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _readable(fd: int) -> bool:
@@ -227,8 +235,9 @@ class IpcGate(Gate):
         assert path is not None
         self.path = path
         self.batches: dict[str, Batch] = {}
-        self._open: tuple[int, str, int] | None = None  # fd, temporary name, backlog + 1
+        self._open: tuple[int, str, int] | None = None  # fd, temporary path, backlog + 1
         self._armed = False
+        self._dir = -1
 
     def connections(self) -> int:
         now = time.monotonic()
@@ -239,16 +248,8 @@ class IpcGate(Gate):
         return sum(b.pending(now) for b in self.batches.values())
 
     def _bind(self) -> None:
-        path = self.path
-        if path.parent == runtime_dir():
-            ensure_private_dir(path.parent)
-        else:
-            check_socket_dir(path.parent)
-        if path.exists() or path.is_symlink():
-            # A socket left by a daemon that died; refuse if something still answers on it.
-            if _answers(path):
-                raise EndpointError(f"{self.url} is in use by another process")
-            path.unlink()
+        # Kept for the daemon's life: every batch binds and renames in this directory.
+        self._dir = claim_ipc(self.url)
         try:
             self._open = self._listen(MAX_BACKLOG)
         except OSError as exc:
@@ -256,17 +257,18 @@ class IpcGate(Gate):
 
     def _listen(self, backlog: int) -> tuple[int, str, int]:
         """A listening socket bound under a fresh temporary name, then renamed to the path."""
-        taken = {key.removeprefix("ipc://") for key in self.batches}
+        taken = {Path(key.removeprefix("ipc://")).name for key in self.batches}
         if self._open is not None:
-            taken.add(self._open[1])
+            taken.add(Path(self._open[1]).name)
         for n in range(len(taken) + 64):
-            name = f"{self.path}.{n}"
-            if name in taken or os.path.lexists(name):
+            name = f"{self.path.name}.{n}"
+            if name in taken or _exists(name, self._dir):
                 continue
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             old = os.umask(0o177)
             try:
-                sock.bind(name)
+                # The directory only we or root can change, so this path is the one checked.
+                sock.bind(str(self.path.parent / name))
             except OSError as exc:
                 sock.close()
                 if exc.errno == errno.EADDRINUSE:
@@ -275,17 +277,17 @@ class IpcGate(Gate):
             finally:
                 os.umask(old)
             try:
-                os.chmod(name, 0o600)
+                os.chmod(name, 0o600, dir_fd=self._dir)
                 sock.listen(backlog)
                 # libzmq accepts only when told the socket is readable; never block it.
                 sock.setblocking(False)
-                os.rename(name, self.path)
+                os.rename(name, self.path.name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
             except OSError:
                 sock.close()
                 with contextlib.suppress(OSError):
-                    os.unlink(name)
+                    os.unlink(name, dir_fd=self._dir)
                 raise
-            return sock.detach(), name, backlog + 1
+            return sock.detach(), str(self.path.parent / name), backlog + 1
         raise OSError(errno.EADDRINUSE, f"no free temporary name beside {self.path}")
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -396,6 +398,9 @@ class IpcGate(Gate):
             with contextlib.suppress(OSError):
                 os.close(self._open[0])
             self._open = None
+        if self._dir >= 0:
+            os.close(self._dir)
+            self._dir = -1
         super().close()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import fcntl
 import json
 import logging
@@ -22,15 +23,15 @@ from typing import Any
 
 import zmq
 
-from daemon import fdlimit, protocol, tree
+from daemon import fdlimit, protocol, tree, trusted
 from daemon.admission import Gate, make_gate
 from daemon.config import Config, load_config
 from daemon.controller import Controller
 from daemon.endpoints import check_endpoint, unlink
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
-from daemon.output import OutputLog
-from daemon.paths import default_endpoints, default_state_dir, ensure_private_dir
+from daemon.output import LogFile, OutputLog, open_log
+from daemon.paths import default_endpoints, default_state_dir, private_dir
 from daemon.publish import OutputPublisher, Subscriptions
 from daemon.sockets import ManagedSocket, SocketError, bind_all
 from daemon.stats import StatsSampler, process_info
@@ -74,7 +75,8 @@ class Arbiter:
         self._ctx: zmq.Context[Any] | None = None  # made in prepare(): after any fork
         self._events: zmq.Socket[Any] | None = None
         self._stats: zmq.Socket[Any] | None = None
-        self._lock_fh: Any = None
+        self.state_fd = -1  # the state directory, held: files in it are opened relative to it
+        self._lock_fd = -1
         self._guardian: subprocess.Popen[bytes] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._orphan_scan: asyncio.TimerHandle | None = None
@@ -100,15 +102,15 @@ class Arbiter:
 
     def _prepare(self) -> None:
         self._raise_fd_limit()
-        ensure_private_dir(self.state_dir)
+        self.state_fd = private_dir(self.state_dir)
         self._take_lock()
+        self._check_log_paths()
         self._end_leftovers()
         # Every socket is bound before any program starts, so a program never races its port.
         self.sockets = bind_all(self.config.sockets, self.base_dir)
         self.socket_fds.update({name: s.fd for name, s in self.sockets.items()})
-        (self.state_dir / "daemon.json").write_text(
-            json.dumps({"pid": os.getpid(), "instance": self.instance, "started": self.started})
-        )
+        record = {"pid": os.getpid(), "instance": self.instance, "started": self.started}
+        trusted.write_atomic(self.state_fd, "daemon.json", json.dumps(record).encode())
         self._ctx = zmq.Context()
         self._events = self._ctx.socket(zmq.XPUB)
         self._stats = self._ctx.socket(zmq.PUB)
@@ -156,7 +158,7 @@ class Arbiter:
         # SIGQUIT as circusd takes it: a graceful quit, not a core dump that leaves sockets.
         for sig in QUIT_SIGNALS:
             loop.add_signal_handler(sig, self.request_quit)
-        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_config()))
+        loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_unattended()))
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         if self.subreaper:
             loop.add_signal_handler(signal.SIGCHLD, self._schedule_orphan_scan)
@@ -254,11 +256,14 @@ class Arbiter:
             unlink(url)
         self._bound = []
         self._stop_guardian()
-        if self._lock_fh is not None:
+        if self._lock_fd >= 0:
             with contextlib.suppress(OSError):
-                (self.state_dir / "daemon.json").unlink()
-            self._lock_fh.close()
-            self._lock_fh = None
+                os.unlink("daemon.json", dir_fd=self.state_fd)
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+        if self.state_fd >= 0:
+            os.close(self.state_fd)
+            self.state_fd = -1
 
     def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -279,6 +284,7 @@ class Arbiter:
         output = OutputLog(cfg.name, None)
         if self.output_publisher is not None:
             output.listeners.append(self.output_publisher.listener(cfg.name))
+        output.on_problem = lambda logfile: self._log_problem(cfg.name, logfile)
         watcher = Watcher(
             cfg,
             instance=self.instance,
@@ -293,11 +299,52 @@ class Arbiter:
         self.emit(cfg.name, "add", {})
         return watcher
 
+    def _log_problem(self, name: str, logfile: LogFile) -> None:
+        """A log file stopped being written (a full disk), or was written again: an event,
+        which the console shows with the output (the daemon's log has said it already)."""
+        body = {"path": str(logfile.path), "lost": logfile.lost}
+        if logfile.problem is not None:
+            self.emit(name, "log_error", {**body, "reason": logfile.problem})
+        else:
+            self.emit(name, "log_resumed", body)
+
+    def _log_paths(self, cfg: WatcherConfig) -> tuple[Path, Path | None]:
+        """Where a watcher's stdout and stderr are written (stderr None: with stdout)."""
+        stdout = self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log"
+        return stdout, self._log_path(cfg.stderr_file)
+
+    def _check_log_paths(self) -> None:
+        """Before anything starts: a log file that cannot be opened, or that another user could
+        redirect, is refused now, not found out while the program runs."""
+        for cfg in self.config.watchers.values():
+            self.check_log_files(cfg)
+
+    def check_log_files(self, cfg: WatcherConfig) -> None:
+        """Open (making them if need be) a watcher's log files once, and say why one cannot be
+        (UnsafeDirectoryError). A full disk is not a reason: lines are kept in memory
+        meanwhile, and the file is written again when there is room."""
+        for path in self._log_paths(cfg):
+            if path is None:
+                continue
+            try:
+                fds = open_log(path)
+            except OSError as exc:
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    continue
+                raise trusted.UnsafeDirectoryError(
+                    f"watcher {cfg.name}: output log {path}: {exc.strerror}"
+                ) from None
+            except trusted.UnsafeDirectoryError as exc:
+                raise trusted.UnsafeDirectoryError(
+                    f"watcher {cfg.name}: output log {path}: {exc}"
+                ) from None
+            for fd in fds:
+                os.close(fd)
+
     def _configure_output(self, watcher: Watcher) -> None:
         cfg = watcher.config
         watcher.output.configure(
-            self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log",
-            self._log_path(cfg.stderr_file),
+            *self._log_paths(cfg),
             buffer_lines=cfg.output_buffer,
             buffer_bytes=cfg.output_buffer_bytes,
             max_bytes=cfg.max_bytes,
@@ -308,7 +355,7 @@ class Arbiter:
         if not value:
             return None
         path = Path(os.path.expanduser(value))
-        return path if path.is_absolute() else self.base_dir / path
+        return path if path.is_absolute() else self.base_dir.absolute() / path
 
     def reopen_logs(self) -> None:
         for watcher in self.watchers.values():
@@ -348,8 +395,17 @@ class Arbiter:
         self.notifier.reloading()
         try:
             return await self._reload_config()
+        except protocol.ProtocolError as exc:
+            log.error("%s", exc.reason)
+            raise
         finally:
             self.notifier.ready(self.status_line())
+
+    async def reload_unattended(self) -> None:
+        """A reload nobody waits for (SIGHUP, `reloadconfig` without `waiting`): a refusal is
+        the one line `reload_config` logs, not a traceback of a failed background task."""
+        with contextlib.suppress(protocol.ProtocolError):
+            await self.reload_config()
 
     async def _reload_config(self) -> dict[str, list[str]]:
         if self.config.path is None:
@@ -357,7 +413,6 @@ class Arbiter:
         try:
             new = load_config(self.config.path)
         except Exception as exc:  # a bad file must leave everything running as it was
-            log.error("reload refused: %s", exc)
             raise protocol.ProtocolError(f"reload refused: {exc}", protocol.COMMAND_ERROR) from exc
         changes: dict[str, list[str]] = {
             "added": [],
@@ -507,22 +562,22 @@ class Arbiter:
     # -- protection of programs across daemon crashes ----------------------------------
 
     def _take_lock(self) -> None:
-        path = self.state_dir / "daemon.lock"
-        fh = open(path, "a+")  # noqa: SIM115 - held for the daemon's lifetime
+        # Held for the daemon's lifetime.
+        fd = trusted.open_file(self.state_fd, "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fh.close()
+            os.close(fd)
             other = self._recorded().get("pid", "?")
             raise StateDirBusy(
                 f"another daemon (pid {other}) is running with state_dir {self.state_dir}"
             ) from None
-        self._lock_fh = fh
+        self._lock_fd = fd
 
     def _recorded(self) -> dict[str, Any]:
         try:
-            data = json.loads((self.state_dir / "daemon.json").read_text())
-        except (OSError, ValueError):
+            data = json.loads(trusted.read_file(self.state_fd, "daemon.json"))
+        except (OSError, ValueError, trusted.UnsafeDirectoryError):
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -9,8 +9,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# A watcher with backoff_min = 0 still must not spin on a spawn the system keeps refusing.
-MIN_SHORTAGE_DELAY = 0.1
+# Floors whatever the configuration says. With `stable_after = 0` every death counted as the
+# end of a healthy run, and with `backoff_min = 0` every delay was 0: either way a program that
+# dies at once was respawned thousands of times a second.
+MIN_STABLE_AFTER = 1.0
+MIN_DELAY = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class RestartPolicy:
 
     def on_exit(self, uptime: float) -> Decision:
         """Record one unplanned exit after `uptime` seconds and decide what follows."""
-        if uptime >= self.stable_after:
+        if uptime >= max(self.stable_after, MIN_STABLE_AFTER):
             # It had been healthy: this is a fresh incident, replace it at once.
             self.failures = 0
             return Decision(0.0, False, 0)
@@ -63,13 +66,13 @@ class RestartPolicy:
         base = min(self.backoff_max, self.backoff_min * (2 ** (self.failures - 2)))
         # Jitter in [base/2, base]: spreads restarts of many watchers that died together
         # without ever exceeding the cap.
-        delay = base * (0.5 + 0.5 * self._rng())
+        delay = max(MIN_DELAY, base * (0.5 + 0.5 * self._rng()))
         return Decision(delay, False, self.failures)
 
     def shortage_delay(self, attempt: int) -> float:
         """The delay before retry `attempt` (1, 2, ...) of a spawn the system refused for
         want of resources (descriptors, memory, processes). That is not the program's fault:
         it follows the backoff series but never counts towards `max_retry`."""
-        base = max(self.backoff_min, MIN_SHORTAGE_DELAY) * (2 ** min(attempt - 1, 32))
-        base = max(MIN_SHORTAGE_DELAY, min(self.backoff_max, base))
-        return base * (0.5 + 0.5 * self._rng())
+        base = max(self.backoff_min, MIN_DELAY) * (2 ** min(attempt - 1, 32))
+        base = min(self.backoff_max, base)
+        return max(MIN_DELAY, base * (0.5 + 0.5 * self._rng()))

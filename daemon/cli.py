@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 
 from daemon import signals
 
@@ -22,6 +23,7 @@ def run_daemon(argv: list[str]) -> int:
     from daemon.notify import Notifier
     from daemon.paths import UnsafeDirectoryError
     from daemon.sockets import SocketError
+    from daemon.trusted import FILES, open_dir, open_file, write_atomic
 
     p = argparse.ArgumentParser(prog="circus-tui daemon", description="Run the supervisor.")
     p.add_argument("config", help="the TOML configuration file")
@@ -48,6 +50,16 @@ def run_daemon(argv: list[str]) -> int:
     except OSError as exc:
         print(f"circus-tui: cannot read {ns.config}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    pidfile = Path(ns.pidfile).absolute() if ns.pidfile else None
+    pid_dir = -1
+    if pidfile is not None:
+        # Checked before anything starts; held, so that the file is written and removed
+        # in the directory checked.
+        try:
+            pid_dir = open_dir(pidfile.parent, FILES)
+        except (OSError, UnsafeDirectoryError) as exc:
+            print(f"circus-tui: pidfile {pidfile}: {exc}", file=sys.stderr)
+            return 1
     report = _daemonize() if ns.daemonize else None
     try:
         arbiter.prepare()
@@ -59,28 +71,25 @@ def run_daemon(argv: list[str]) -> int:
             os._exit(1)
         print(f"circus-tui: {exc}", file=sys.stderr)
         return 1
-    if ns.pidfile:
+    if pidfile is not None:
         # Written aside, then renamed: whoever reads the pidfile never sees half of it.
-        partial = f"{ns.pidfile}.{os.getpid()}.tmp"
-        with open(partial, "w") as fh:
-            fh.write(f"{os.getpid()}\n")
-        os.replace(partial, ns.pidfile)
+        write_atomic(pid_dir, pidfile.name, f"{os.getpid()}\n".encode(), 0o644)
     if report is not None:
         # The pidfile exists before the waiting parent hears "ok" and exits.
-        _log_to(arbiter.state_dir / "daemon.log")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        _log_to(open_file(arbiter.state_fd, "daemon.log", flags, 0o600))
         os.write(report, b"ok")
         os.close(report)
     try:
         asyncio.run(arbiter.run())
     finally:
-        if ns.pidfile:
+        if pidfile is not None:
             with contextlib.suppress(OSError):
-                os.unlink(ns.pidfile)
+                os.unlink(pidfile.name, dir_fd=pid_dir)
     return 0
 
 
-def _log_to(path: os.PathLike[str]) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+def _log_to(fd: int) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)

@@ -10,7 +10,7 @@ import zmq
 import zmq.asyncio
 
 from daemon import protocol
-from daemon.endpoints import EndpointError, check_client_endpoint
+from daemon.endpoints import EndpointError, allow_ipv6, check_client_endpoint
 
 
 class CallError(Exception):
@@ -30,9 +30,12 @@ def _check(reply: Any) -> dict[str, Any]:
     return reply
 
 
-def _connect(sock: zmq.Socket[Any], endpoint: str) -> None:
-    """Raises EndpointError, with the endpoint named, for one no client can reach."""
+def connect(sock: zmq.Socket[Any], endpoint: str) -> None:
+    """Connect a client's socket (control, or a subscriber). Raises EndpointError, with the
+    endpoint named, for one no client can reach, and UnsafeDirectoryError for an ipc socket
+    another user could have placed."""
     check_client_endpoint(endpoint)
+    allow_ipv6(sock, endpoint)
     try:
         sock.connect(endpoint)
     except zmq.ZMQError as exc:
@@ -49,7 +52,7 @@ class Client:
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
-        _connect(self._sock, endpoint)
+        connect(self._sock, endpoint)
 
     def call(self, command: str, timeout: float | None = None, **props: Any) -> dict[str, Any]:
         msg = protocol.make_request(command, **props)
@@ -86,7 +89,7 @@ class AsyncClient:
         self._ctx = zmq.asyncio.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
-        _connect(self._sock, endpoint)
+        connect(self._sock, endpoint)
         self._pending: dict[str, Any] = {}
         self._reader: Any = None
 

@@ -4,27 +4,42 @@ values. A handler returns the reply's extra keys, or raises ProtocolError."""
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import os
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from daemon import protocol
+from daemon.matching import PatternError, glob_matcher, regex_matcher
 from daemon.options import (
     OptionError,
+    WatcherConfig,
     check_name,
     check_options,
     make_watcher_config,
     parse_signal,
 )
-from daemon.protocol import BAD_MSG_DATA_ERROR, COMMAND_ERROR, MESSAGE_ERROR, ProtocolError
+from daemon.protocol import (
+    BAD_MSG_DATA_ERROR,
+    COMMAND_ERROR,
+    MESSAGE_ERROR,
+    OS_ERROR,
+    ProtocolError,
+)
 from daemon.stats import daemon_info, process_info
+from daemon.trusted import UnsafeDirectoryError
 
 if TYPE_CHECKING:
     from daemon.arbiter import Arbiter
     from daemon.output import Line
     from daemon.watcher import Watcher
+
+_INTEGER = re.compile(r"-?0*([0-9]+)", re.ASCII)
+MAX_INTEGER = 1_000_000_000
+
+# Seconds of name matching after which other commands get their turn.
+MATCH_SLICE = 0.01
 
 Handler = Callable[["Arbiter", dict[str, Any]], Awaitable[dict[str, Any] | list[Any] | None]]
 COMMANDS: dict[str, Handler] = {}
@@ -75,15 +90,33 @@ def _int(
     value = props.get(key, default)
     if value is None:
         return default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
+    if isinstance(value, str):
+        # ASCII digits only: int() also takes "٣" and "1_0", and raises on "²" (a digit to
+        # str.isdigit) or past 4300 digits.
+        text = _INTEGER.fullmatch(value.strip())
+        if text is None:
+            raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
+        sign = -1 if text[0][0] == "-" else 1
+        value = sign * int(text[1]) if len(text[1]) <= 10 else sign * (MAX_INTEGER + 1)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
     if low is not None and value < low:
         raise ProtocolError(f"property {key!r} must be at least {low}", BAD_MSG_DATA_ERROR)
-    if value > 1_000_000_000:
+    if abs(value) > MAX_INTEGER:
         raise ProtocolError(f"property {key!r} is too large", BAD_MSG_DATA_ERROR)
     return value
+
+
+def _seconds(props: dict[str, Any], key: str, high: float) -> float | None:
+    """A number of seconds from 0 to `high`; NaN, infinities and strings are bad data."""
+    value = props.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
+        raise ProtocolError(
+            f"property {key!r} must be a number from 0 to {high:g}", BAD_MSG_DATA_ERROR
+        )
+    return float(value)
 
 
 def _watcher(arbiter: Arbiter, props: dict[str, Any]) -> Watcher:
@@ -105,25 +138,30 @@ async def _maybe_wait(arbiter: Arbiter, props: dict[str, Any], work: Awaitable[A
     return None
 
 
-def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
+async def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
     name = _str(props, "name")
     if name is None:
         return list(arbiter.watchers.values())
     match = _str(props, "match") or "glob"
     if match == "simple":
         return [arbiter.get(name)]
-    if match == "glob":
-        found = [
-            w for w in arbiter.watchers.values() if fnmatch.fnmatch(w.name.lower(), name.lower())
-        ]
-    elif match == "regex":
-        try:
-            pattern = re.compile(name, re.IGNORECASE)
-        except re.error as exc:
-            raise ProtocolError(f"bad regex: {exc}", MESSAGE_ERROR) from None
-        found = [w for w in arbiter.watchers.values() if pattern.fullmatch(w.name)]
-    else:
+    if match not in ("glob", "regex"):
         raise ProtocolError(f"unknown match method {match}", MESSAGE_ERROR)
+    try:
+        matches = glob_matcher(name) if match == "glob" else regex_matcher(name)
+    except PatternError as exc:
+        raise ProtocolError(f"bad {match}: {exc}", MESSAGE_ERROR) from None
+    found = []
+    slice_started = time.monotonic()
+    for watcher in list(arbiter.watchers.values()):
+        if matches(watcher.name):
+            found.append(watcher)
+        if time.monotonic() - slice_started > MATCH_SLICE:
+            # A regex costs up to some milliseconds per name: a long list of watchers must not
+            # hold up every other command meanwhile.
+            await asyncio.sleep(0)
+            slice_started = time.monotonic()
+    found = [w for w in found if arbiter.watchers.get(w.name.lower()) is w]
     if not found:
         raise ProtocolError(f"program {name} not found", MESSAGE_ERROR)
     return found
@@ -150,10 +188,20 @@ async def cmd_add(arbiter: Arbiter, props: dict[str, Any]) -> None:
         cfg = make_watcher_config(name, values)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    _check_log_files(arbiter, cfg)
     start = _bool(props, "start")
     await arbiter.add_watcher(cfg, start=False)
     if start:
         await _maybe_wait(arbiter, props, arbiter.get(name).start())
+
+
+def _check_log_files(arbiter: Arbiter, cfg: WatcherConfig) -> None:
+    """Before anything changes: log files that cannot be written are an error reply, not a
+    change that fails later with an ok already sent."""
+    try:
+        arbiter.check_log_files(cfg)
+    except UnsafeDirectoryError as exc:
+        raise ProtocolError(str(exc), OS_ERROR) from None
 
 
 @command("rm")
@@ -199,7 +247,7 @@ async def _each(watchers: list[Watcher], action: str, reverse: bool) -> None:
 async def _start_stop(arbiter: Arbiter, props: dict[str, Any], action: str) -> dict[str, Any]:
     """As Circus: for one named watcher, `waiting` replies with the pids started, stopped
     and kept; for several, with no `info`."""
-    watchers = _matching(arbiter, props)
+    watchers = await _matching(arbiter, props)
     work = _each(watchers, action, reverse=action != "stop")
     if not _bool(props, "waiting"):
         arbiter.spawn_task(work)
@@ -254,7 +302,7 @@ async def cmd_reload(arbiter: Arbiter, props: dict[str, Any]) -> None:
 async def cmd_reloadconfig(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
     if _bool(props, "waiting"):
         return {"changes": await arbiter.reload_config()}
-    arbiter.spawn_task(arbiter.reload_config())
+    arbiter.spawn_task(arbiter.reload_unattended())
     return {}
 
 
@@ -275,6 +323,8 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
         new = watcher.config.with_options(changes)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    if {"stdout_file", "stderr_file"} & set(changes):
+        _check_log_files(arbiter, new)
     numprocesses = changes.pop("numprocesses", None)
     if new.singleton and max(numprocesses or 0, watcher.numprocesses) > 1:
         raise ProtocolError(
@@ -424,9 +474,8 @@ async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
     watcher = _watcher(arbiter, props)
     pid = _int(props, "pid")
     signum = _signal(props["signum"]) if props.get("signum") is not None else None
-    timeout = props.get("graceful_timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)):
-        raise ProtocolError("property 'graceful_timeout' must be a number", BAD_MSG_DATA_ERROR)
+    # The bounds of the graceful_timeout option: asyncio never times out after NaN or 1e308.
+    timeout = _seconds(props, "graceful_timeout", 86400)
     pids = [pid] if pid is not None else watcher.pids()
     for target in pids:
         if target not in watcher.processes:

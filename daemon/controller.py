@@ -191,7 +191,13 @@ class Controller:
     async def _send(
         self, identity: bytes, envelope: list[bytes], reply: dict[str, Any], peer: str
     ) -> None:
-        data = protocol.encode(reply)
+        try:
+            data = protocol.encode(reply)
+        except (ValueError, TypeError, RecursionError) as exc:
+            # Whatever went wrong, the client hears of it rather than waiting for nothing.
+            log.error("reply not encoded: %s", exc)
+            reason = "server error: reply not encoded"
+            data = protocol.encode(protocol.error_reply(None, reason, protocol.COMMAND_ERROR))
         if len(data) > MAX_REPLY_BYTES:
             data = protocol.encode(
                 protocol.error_reply(

@@ -381,8 +381,17 @@ class _Converter:
             try:
                 checked = check_option(key, value)
             except OptionError as exc:
-                self.warn(f"watcher {name}: {key} = {value!r} left out: {exc.message}")
-                return
+                if key in ("uid", "gid") and exc.message.startswith("no such"):
+                    # Left out, the program would run as the daemon's user (often root); the
+                    # file may well be converted on another machine than it runs on.
+                    self.warn(
+                        f"watcher {name}: {key} = {value!r} kept, but {exc.message}: "
+                        "the daemon refuses the file until it exists"
+                    )
+                    checked = value.strip()
+                else:
+                    self.warn(f"watcher {name}: {key} = {value!r} left out: {exc.message}")
+                    return
             watcher.values[key] = checked
             if key == "args":
                 watcher.spelled[key] = value
@@ -456,15 +465,22 @@ class _Converter:
     def check_watcher(self, watcher: _Watcher) -> None:
         """Drop what the two options check together refuses (a singleton with 3 processes),
         as Circus would have refused to start it."""
-        for _ in range(len(watcher.values)):
+        unknown = {  # users and groups of another machine: kept (see watcher_option)
+            key: watcher.values[key]
+            for key in ("uid", "gid")
+            if isinstance(watcher.values.get(key), str) and not str(watcher.values[key]).isdigit()
+        }
+        values = {k: v for k, v in watcher.values.items() if k not in unknown}
+        for _ in range(len(values)):
             try:
-                make_watcher_config(watcher.name, watcher.values)
+                make_watcher_config(watcher.name, values)
                 return
             except OptionError as exc:
-                if exc.key not in watcher.values or exc.key == "cmd":
+                if exc.key not in values or exc.key == "cmd":
                     self.warn(f"watcher {watcher.name}: {exc.key}: {exc.message}")
                     return
                 self.warn(f"watcher {watcher.name}: {exc.key} left out: {exc.message}")
+                del values[exc.key]
                 del watcher.values[exc.key]
                 watcher.spelled.pop(exc.key, None)
 

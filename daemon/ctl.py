@@ -1,5 +1,9 @@
 """`circus-tui ctl`: every control command from the shell, human output by default,
-`--json` for scripts, a non-zero exit status on any error."""
+`--json` for scripts, a non-zero exit status on any error.
+
+Human output shows the daemon's and the programs' text (names, command lines, output, errors)
+through `daemon.printable`, as the console does: a program's argv[0] must not retitle the
+operator's terminal. `--json` prints the reply exactly; JSON escapes every control itself."""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from daemon.client import CallError, Client
+from daemon.client import CallError, Client, connect
 from daemon.endpoints import EndpointError, check_client_endpoint
 from daemon.paths import default_endpoints
+from daemon.printable import printable
+from daemon.trusted import UnsafeDirectoryError
 
 Builder = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -294,8 +300,19 @@ def _stats_text(reply: dict[str, Any]) -> str:
 
 def _line_text(line: dict[str, Any]) -> str:
     stamp = time.strftime("%H:%M:%S", time.localtime(line.get("time", 0)))
-    text = "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in line.get("data", ""))
-    return f"{stamp} {line.get('pid')} {line.get('stream', '')[3:]} {text}"
+    text = printable(str(line.get("data", "")))
+    return f"{stamp} {line.get('pid')} {printable(str(line.get('stream', '')))[3:]} {text}"
+
+
+def _printable_reply(value: Any) -> Any:
+    """`value` with every string in it, keys too, made printable: `human` shows only these."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {_printable_reply(k): _printable_reply(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_reply(v) for v in value]
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -308,6 +325,9 @@ def main(argv: list[str]) -> int:
         check_client_endpoint(endpoint)
     except EndpointError as exc:
         _usage(str(exc))
+    except UnsafeDirectoryError as exc:
+        print(f"circus-tui ctl: {exc}", file=sys.stderr)
+        return 1
     props = ns.build(ns)
     try:
         with Client(endpoint, timeout=ns.timeout) as client:
@@ -315,13 +335,16 @@ def main(argv: list[str]) -> int:
             if ns.json:
                 print(json.dumps(reply, indent=2, sort_keys=True))
             else:
-                text = human(ns.command, reply)
+                text = human(ns.command, _printable_reply(reply))
                 if text:
                     print(text)
             if ns.command == "tail" and ns.follow:
                 _follow(client, ns, reply.get("last_seq", 0))
     except CallError as exc:
-        print(f"error: {exc.reason}", file=sys.stderr)
+        print(f"error: {printable(exc.reason)}", file=sys.stderr)
+        return 1
+    except (EndpointError, UnsafeDirectoryError) as exc:  # the daemon's pubsub endpoint
+        print(f"circus-tui ctl: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -339,7 +362,7 @@ def _follow(client: Client, ns: argparse.Namespace, seq: int) -> None:
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, protocol.output_topic(ns.name))
-    sub.connect(pubsub)
+    connect(sub, pubsub)
 
     def show(lines: list[dict[str, Any]]) -> None:
         for line in lines:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import shlex
 import signal
 from collections.abc import Callable
@@ -123,6 +126,21 @@ def _opt_str(value: Any) -> str | None:
     return _str(value)
 
 
+def _opt_path(value: Any) -> str | None:
+    # Refused here, not when the file is opened: a `set` has replied by then, and opening it
+    # raises in the middle of applying the change.
+    text = _opt_str(value)
+    if text is None:
+        return None
+    if "\0" in text:
+        raise ValueError("must not contain a NUL character")
+    try:
+        os.fsencode(text)
+    except UnicodeError:
+        raise ValueError("cannot be encoded as a file name") from None
+    return text
+
+
 def _cmd(value: Any) -> str:
     text = _str(value).strip()
     if not text:
@@ -164,18 +182,37 @@ def _env(value: Any) -> dict[str, str]:
     return env
 
 
-def _user(value: Any) -> str | int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError("expected a name or a number")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError("must not be negative")
+# 4294967295 is (uid_t)-1, which setuid() takes as "leave as it is": the program would run as
+# the daemon's own user, often root.
+MAX_ID = 2**32 - 2
+
+
+def _identity(kind: str, lookup: Callable[[str], Any]) -> Callable[[Any], str | int | None]:
+    """A user or group, by name (which must exist here) or by number (which need not: ids
+    without a name are common in containers)."""
+
+    def check(value: Any) -> str | int | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("expected a name or a number")
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, int):
+            if not 0 <= value <= MAX_ID:
+                raise ValueError(f"a {kind} id is 0 to {MAX_ID}")
+            return value
+        try:
+            lookup(value)
+        except (KeyError, ValueError):
+            raise ValueError(f"no such {kind} {value!r} on this machine") from None
         return value
-    if isinstance(value, str):
-        return int(value) if value.isdigit() else value
-    raise ValueError("expected a name or a number")
+
+    return check
+
+
+_user = _identity("user", pwd.getpwnam)
+_group = _identity("group", grp.getgrnam)
 
 
 def _stream_mode(value: Any) -> str:
@@ -200,12 +237,12 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("cmd", _cmd, None, "command line to run, split like a shell would"),
     Option("args", _args, [], "extra arguments appended to cmd"),
     Option("numprocesses", _int(0, 100_000), 1, "how many processes to run", restart=False),
-    Option("working_dir", _opt_str, None, "directory the processes start in"),
+    Option("working_dir", _opt_path, None, "directory the processes start in"),
     Option("env", _env, {}, "environment variables added for the processes"),
     Option("copy_env", _bool, False, "start from the daemon's whole environment"),
     Option("shell", _bool, False, "run cmd through /bin/sh -c"),
     Option("uid", _user, None, "user to run as (daemon must be root)"),
-    Option("gid", _user, None, "group to run as (daemon must be root)"),
+    Option("gid", _group, None, "group to run as (daemon must be root)"),
     Option("stop_signal", parse_signal, int(signal.SIGTERM), "signal sent to stop", False),
     Option("graceful_timeout", _float(0, 86400), 30.0, "seconds before SIGKILL", False),
     Option("respawn", _bool, True, "replace processes that exit", restart=False),
@@ -224,8 +261,8 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("stdout", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("stderr", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("use_sockets", _bool, False, "inherit the daemon's sockets"),
-    Option("stdout_file", _opt_str, None, "log file (default: <state_dir>/logs/<name>.log)"),
-    Option("stderr_file", _opt_str, None, "separate file for stderr (default: with stdout)"),
+    Option("stdout_file", _opt_path, None, "log file (default: <state_dir>/logs/<name>.log)"),
+    Option("stderr_file", _opt_path, None, "separate file for stderr (default: with stdout)"),
     Option("max_bytes", _int(0), 10 * 1024 * 1024, "rotate the log file at this size; 0 never"),
     Option("backup_count", _int(0, 1000), 5, "rotated files kept"),
     Option("output_buffer", _int(0, 10_000_000), 10_000, "lines kept in memory for tail"),

@@ -1,5 +1,5 @@
 """Where the daemon keeps its sockets and state by default, and the checks that keep them
-private: a directory owned by someone else is refused rather than trusted."""
+private: a directory someone else owns or could change is refused rather than trusted."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import os
 import stat
 from pathlib import Path
 
+from daemon.trusted import PRIVATE, UNSHARED, UnsafeDirectoryError, open_dir
 
-class UnsafeDirectoryError(RuntimeError):
-    pass
+__all__ = ["UnsafeDirectoryError"]
+
+# What an operator should do about a refused default directory: someone made it, perhaps to
+# impersonate the daemon; deleting it blindly would hide that.
+RUNTIME_ADVICE = (
+    "another user may have made it to impersonate the daemon: find out who, remove it, "
+    "and start the daemon again (or set XDG_RUNTIME_DIR, or an endpoint elsewhere)"
+)
 
 
 def runtime_dir() -> Path:
@@ -26,39 +33,50 @@ def default_state_dir() -> Path:
     return base / "circus-tui"
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` 0700 if missing. An existing one must be ours, a real directory, and
-    closed to others; it is refused rather than changed, since it may be shared."""
-    created = not path.exists()
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-        raise UnsafeDirectoryError(f"{path} is not a directory")
-    if info.st_uid != os.getuid():
-        raise UnsafeDirectoryError(f"{path} is owned by uid {info.st_uid}, not by us")
-    if info.st_mode & 0o077:
-        if not created:
-            raise UnsafeDirectoryError(
-                f"{path} is open to other users (mode {oct(info.st_mode & 0o777)}); "
-                "use a directory only you can read, or chmod 700 it"
-            )
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-    return path
+def private_dir(path: Path) -> int:
+    """A descriptor of `path`, made 0700 if missing. An existing one must be ours, a real
+    directory and closed to others, and so must be the way to it (trusted.open_dir); it is
+    refused rather than changed, since it may be shared."""
+    try:
+        return open_dir(path, PRIVATE, create=0o700)
+    except UnsafeDirectoryError as exc:
+        if path == runtime_dir():
+            raise UnsafeDirectoryError(f"{exc}; {RUNTIME_ADVICE}") from None
+        raise
 
 
-def check_socket_dir(path: Path) -> Path:
-    """The directory of a configured ipc socket: created 0700 when missing; an existing one
-    must be ours, or sticky (like /tmp) so nobody else can replace our socket in it."""
-    if not path.exists():
-        return ensure_private_dir(path)
-    info = os.stat(path)
-    if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeDirectoryError(f"{path} is not a directory")
-    if info.st_uid != os.getuid() and not info.st_mode & stat.S_ISVTX:
+def socket_dir(path: Path) -> int:
+    """The directory of an ipc socket: made 0700 when missing; an existing one must belong to
+    us or root and be writable by nobody else, or another user could replace the socket."""
+    path = path.absolute()
+    if path == runtime_dir():
+        return private_dir(path)
+    return open_dir(path, UNSHARED, create=0o700)
+
+
+def check_socket(path: Path) -> None:
+    """Before a client connects to the socket at `path`: its directory must be one only we or
+    root can change, and the socket (if any) ours or root's. Otherwise another user could be
+    answering in the daemon's place, with whatever text she likes."""
+    path = path.absolute()
+    try:
+        fd = open_dir(path.parent, PRIVATE if path.parent == runtime_dir() else UNSHARED)
+    except FileNotFoundError:
+        return  # no daemon there: the call says so when it times out
+    except UnsafeDirectoryError as exc:
+        raise UnsafeDirectoryError(f"{exc}; refusing to talk to a daemon there") from None
+    try:
+        info = os.stat(path.name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    finally:
+        os.close(fd)
+    if not stat.S_ISSOCK(info.st_mode):
+        raise UnsafeDirectoryError(f"{path} is not a socket")
+    if info.st_uid not in (0, os.getuid()):
         raise UnsafeDirectoryError(
-            f"{path} is owned by uid {info.st_uid} and others could replace a socket in it"
+            f"{path} is owned by uid {info.st_uid}: refusing to talk to a daemon of another user"
         )
-    return path
 
 
 def default_endpoints() -> dict[str, str]:

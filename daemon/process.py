@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon import fdlimit, tree
@@ -47,6 +48,24 @@ class ExitStatus:
 def _running(pid: int) -> bool:
     entry = tree.read_stat(pid)
     return entry is not None and entry.state != "Z"
+
+
+async def end_processes(
+    find: Callable[[], set[int]], sig: int, graceful_timeout: float
+) -> set[int]:
+    """`sig` to what `find` returns, up to `graceful_timeout` for it to go, then SIGKILL for
+    what is left and for anything `find` sees by then (forked meanwhile). What was found."""
+    found = members = find()
+    if not members:
+        return found
+    tree.signal_all(members, sig)
+    deadline = time.monotonic() + graceful_timeout
+    while members and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+        members = {p for p in members if _running(p)}
+    late = find()
+    tree.signal_all(members | late, signal.SIGKILL)
+    return found | late
 
 
 class Process:

@@ -21,6 +21,10 @@ BAD_MSG_DATA_ERROR = 6
 
 # A control frame larger than this is refused unread: nothing legitimate comes close.
 MAX_FRAME_BYTES = 1024 * 1024
+# Requests nest three or four levels (properties, options, env). Far deeper, the JSON parser
+# still reads what the encoder then cannot write back (an `id` is echoed), at a depth that
+# depends on the stack: one fixed limit instead.
+MAX_DEPTH = 32
 
 EVENT_PREFIX = "watcher."
 STAT_PREFIX = "stat."
@@ -73,6 +77,8 @@ def decode_request(frame: bytes) -> dict[str, Any]:
         raise ProtocolError("json invalid", INVALID_JSON) from None
     if not isinstance(msg, dict):
         raise ProtocolError("message is not a JSON object", INVALID_JSON)
+    if _deeper_than(msg, MAX_DEPTH):
+        raise ProtocolError(f"json nested too deeply (more than {MAX_DEPTH} levels)", INVALID_JSON)
     command = msg.get("command")
     if not isinstance(command, str) or not command:
         raise ProtocolError("error: empty command", MESSAGE_ERROR)
@@ -83,6 +89,18 @@ def decode_request(frame: bytes) -> dict[str, Any]:
         raise ProtocolError("properties must be an object", MESSAGE_ERROR)
     msg["properties"] = props
     return msg
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    # Iterative: a recursive walk would meet the very recursion limit this guards against.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 def ok_reply(msg_id: Any, result: dict[str, Any] | list[Any] | None = None) -> dict[str, Any]:

@@ -106,19 +106,33 @@ def program_tree(
     table = scan(max_age) if table is None else table
     members = {root} if root in table else set()
     members |= {e.pid for e in table.values() if e.pgid == root}
-    me = os.getpid()
-    prefix = marker.encode() + b"\0"
-    # Only orphans need the environment check; reading every environ would cost far more.
-    for entry in table.values():
-        if (
-            entry.ppid in (1, me)
-            and entry.pid not in members
-            and entry.pid not in supervised
-            and has_marker(entry.pid, prefix)
-        ):
-            members.add(entry.pid)
+    members |= _marked_orphans(marker.encode() + b"\0", table, members)
     members |= descendants(members, table)
     return {p for p in members if table[p].state != "Z"}
+
+
+def _marked_orphans(prefix: bytes, table: dict[int, ProcEntry], known: set[int]) -> set[int]:
+    # Only orphans need the environment check; reading every environ would cost far more.
+    me = os.getpid()
+    return {
+        entry.pid
+        for entry in table.values()
+        if entry.ppid in (1, me)
+        and entry.pid not in known
+        and entry.pid not in supervised
+        and has_marker(entry.pid, prefix)
+    }
+
+
+def leftovers(prefix: str, roots: Iterable[int] = (), max_age: float = 0.0) -> set[int]:
+    """What programs whose marker starts with `prefix` left running after they exited: the
+    orphans among them (adopted by us as subreaper, or by init) and their descendants. Our
+    supervised processes themselves are not included. `roots`: exited processes whose
+    children a reused scan (`max_age`), made before they exited, still shows as theirs."""
+    table = scan(max_age)
+    found = _marked_orphans(prefix.encode(), table, set())
+    found |= descendants([*found, *roots], table)
+    return {p for p in found if table[p].state != "Z"}
 
 
 def marked(prefix: str, table: dict[int, ProcEntry] | None = None) -> set[int]:

@@ -16,14 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from daemon import tree
 from daemon.backoff import RestartPolicy
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
-from daemon.process import Process
-
-Emit = Callable[[str, str, dict[str, Any]], None]
+from daemon.process import SCAN_REUSE, Process, end_processes
 
 log = logging.getLogger("circus-tui")
+
+Emit = Callable[[str, str, dict[str, Any]], None]
 
 # The system is short of something (descriptors, memory, processes): a later spawn can work.
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
@@ -72,6 +73,7 @@ class Watcher:
         self._shortages = 0  # spawns refused in a row for want of resources
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exit_tasks: dict[Process, asyncio.Task[None]] = {}
+        self._leftover_tasks: set[asyncio.Task[None]] = set()
 
     # -- queries ------------------------------------------------------------------------
 
@@ -103,6 +105,9 @@ class Watcher:
             "reason": self.reason,
             "retry_at": self.retry_at,
             "started_at": self.started_at,
+            "output_seq": self.output.seq,
+            "log_error": self.output.log_problem(),
+            "log_lines_lost": self.output.lost(),
         }
 
     # -- commands (callers hold no lock; each takes this watcher's own) -----------------
@@ -234,8 +239,24 @@ class Watcher:
         self.state = STOPPING
         self._cancel_retry()
         await asyncio.gather(*(self._stop_process(p) for p in list(self.processes.values())))
+        # Whatever exited processes left behind (a daemonising program's grandchildren, late
+        # forks) goes with the watcher too.
+        for task in list(self._leftover_tasks):
+            task.cancel()
+        await self._end_leftovers(f"{self.instance}/{self.name}/")
         self.state = STOPPED
         self.retry_at = None
+
+    async def _end_leftovers(self, prefix: str, root: int | None = None) -> None:
+        # Scans are shared by exits close together (a thousand processes killed at once).
+        roots = () if root is None else (root,)
+        ended = await end_processes(
+            lambda: tree.leftovers(prefix, roots, max_age=SCAN_REUSE),
+            self.config.stop_signal,
+            self.config.graceful_timeout,
+        )
+        if ended:
+            log.info("watcher %s: ended %d processes left by exited ones", self.name, len(ended))
 
     async def _stop_process(
         self, proc: Process, sig: int | None = None, graceful_timeout: float | None = None
@@ -314,6 +335,12 @@ class Watcher:
                 "reason": status.describe(),
             },
         )
+        if not proc.stopping:
+            # It exited by itself: what it left running goes with it, as it would have with
+            # a stop (its marker ends in "\0" in the environment: this process's alone).
+            task = asyncio.ensure_future(self._end_leftovers(f"{proc.marker}\0", proc.pid))
+            self._leftover_tasks.add(task)
+            task.add_done_callback(self._leftover_tasks.discard)
         expired = proc.expired
         if proc.stopping and not expired:
             return

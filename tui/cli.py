@@ -84,7 +84,7 @@ def run_console(argv: list[str]) -> int:
 
     from daemon.cli import EXIT_CONFIG
     from daemon.endpoints import EndpointError, check_client_endpoint
-    from daemon.paths import default_endpoints
+    from daemon.paths import UnsafeDirectoryError, default_endpoints
 
     endpoint = ns.endpoint
     if ns.config:
@@ -95,6 +95,9 @@ def run_console(argv: list[str]) -> int:
     except EndpointError as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except UnsafeDirectoryError as exc:
+        print(f"circus-tui: {exc}", file=sys.stderr)
+        return 1
     if ns.config and not _answers(endpoint):
         print(f"circus-tui: no daemon at {endpoint}; starting one for {ns.config}", file=sys.stderr)
         started = subprocess.run(

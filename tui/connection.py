@@ -18,7 +18,8 @@ import zmq
 import zmq.asyncio
 
 from daemon import protocol
-from daemon.client import AsyncClient, CallError
+from daemon.client import AsyncClient, CallError, connect
+from daemon.paths import UnsafeDirectoryError
 from tui.logbuffer import LogBuffer
 from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
 
@@ -81,7 +82,15 @@ class Link:
                 await self._session()
             except asyncio.CancelledError:
                 raise
-            except (CallError, zmq.ZMQError, OSError, ValueError, KeyError) as exc:
+            # UnsafeDirectoryError: the socket's directory became one another user controls.
+            except (
+                CallError,
+                UnsafeDirectoryError,
+                zmq.ZMQError,
+                OSError,
+                ValueError,
+                KeyError,
+            ) as exc:
                 was = self.store.connection
                 self.store.set_connection(DISCONNECTED, _why(exc))
                 if was == CONNECTED:
@@ -147,7 +156,7 @@ class Link:
         sock.setsockopt(zmq.RCVHWM, 100_000)
         for prefix in prefixes:
             sock.setsockopt(zmq.SUBSCRIBE, prefix)
-        sock.connect(endpoint)
+        connect(sock, endpoint)
         return sock
 
     async def _snapshot(self) -> None:
@@ -175,6 +184,8 @@ class Link:
             await asyncio.sleep(HEARTBEAT)
             reply = await self.client.call("status", timeout=HEARTBEAT + 1)
             self.store.apply_status(reply)
+            for name, _since, token in self.store.stale_output():
+                self._start_refill(self.store.log, [name], REFILL_LINES, token)
             self.on_change()
 
     async def _messages(self, sock: zmq.asyncio.Socket) -> AsyncIterator[tuple[bytes, bytes]]:

@@ -1,21 +1,13 @@
 """Child output made safe to show: colour kept, every other terminal control neutralised.
 
 A supervised program writes whatever it likes; the console draws it in the operator's
-terminal. Only SGR sequences (`ESC [ params m`: colour, bold, ...) survive, and they are parsed
-into Rich styles, never written through. Everything else a terminal would act on is removed or
-made visible:
+terminal. What is neutralised, and how, is `daemon.printable`'s rule, shared with
+`circus-tui ctl`: escape sequences other than SGR dropped, controls shown as their pictures,
+C1 controls, lone surrogates, bidi controls and zero-width characters shown as `�`. On top of
+it, here:
 
-- recognised escape sequences (other CSI such as `ESC[2J` or `ESC[?1049h`, OSC titles,
-  hyperlinks and OSC 52 clipboard writes, DCS/SOS/PM/APC strings, two-byte escapes such as
-  `ESC c`) are dropped: they carry no text, and showing `ESC[K` after every grep match would
-  bury the line;
-- an ESC that starts nothing recognisable (including a sequence cut off at the end of the text)
-  becomes a visible `␛`, and whatever followed it stays as text;
-- C0 controls become their Unicode control pictures (`\\x07` -> `␇`), DEL becomes `␡`; a
-  single CR ending the text (a CRLF line ending) is dropped;
-- 8-bit C1 controls (U+0080-U+009F, where U+009B is a one-character CSI), lone surrogates
-  become `�`; U+2028/U+2029 become `␤`, because Rich and `str.splitlines` treat them as
-  line breaks;
+- the SGR sequences that survive (`ESC [ params m`: colour, bold, ...) are parsed into Rich
+  styles, never written through;
 - TAB expands to spaces at tab stops of 8, counted in cells of the visible text.
 
 Nothing here imports Textual; `to_text` builds a Rich `Text` for the log view.
@@ -23,52 +15,19 @@ Nothing here imports Textual; `to_text` builds a Rich `Text` for the log view.
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from rich.ansi import AnsiDecoder
 from rich.cells import cell_len
 from rich.text import Text
 
+from daemon.printable import NEEDS_WORK, NEEDS_WORK_BUT_TAB, SGR_RE, neutralise
+
 TAB_SIZE: Final = 8
 MAX_WIDTH: Final = 4_000  # cells shown of one line, at most
 MAX_SGR: Final = 1_000  # colour changes parsed in one line, at most
 RAW_LIMIT: Final = 65_536  # characters of one entry looked at, at most (the daemon's line limit)
 ELLIPSIS: Final = "…"
-
-# Bounded, so that a parameter string never reaches int()'s digit limit in Rich's decoder.
-_SGR_BODY = r"\[[0-9;:]{0,64}m"
-SGR_RE: Final = re.compile(r"\x1b" + _SGR_BODY)
-
-# One pass. An ESC that starts a valid SGR is not matched at all, so the common coloured line
-# costs no Python callback. A match longer than one character is a whole sequence to drop; a
-# single character is a control to make visible.
-_NEUTRALISE = re.compile(
-    r"\x1b(?!" + _SGR_BODY + r")"
-    r"(?:\[[0-?]*[ -/]*[@-~]"  # CSI: cursor moves, erase, modes, reports
-    r"|\][^\x07\x1b]*(?:\x07|\x1b\\)"  # OSC: title, hyperlink, clipboard
-    r"|[PX^_][^\x07\x1b]*(?:\x07|\x1b\\)"  # DCS, SOS, PM, APC strings
-    r"|[ -/]+[0-~]"  # nF: character set designation and the like
-    r"|[0-OQ-WYZ\\`-~]"  # Fp/Fe/Fs: ESC 7, ESC M, ESC c (full reset), stray ST
-    r")?"
-    r"|[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]"
-)
-
-# Anything that needs more than the identity: controls, ESC, TAB, line separators, surrogates.
-_NEEDS_WORK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-_NEEDS_WORK_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-_PICTURES: Final[dict[str, str]] = {
-    **{chr(code): chr(0x2400 + code) for code in range(0x20)},
-    "\x7f": "\u2421",
-    "\u2028": "\u2424",
-    "\u2029": "\u2424",
-}
-
-
-def _replace(match: re.Match[str]) -> str:
-    found = match.group()
-    return _PICTURES.get(found, "\ufffd") if len(found) == 1 else ""
 
 
 def _expand_tabs(text: str) -> str:
@@ -101,12 +60,9 @@ def _expand_piece(piece: str, column: int, out: list[str]) -> int:
 
 def sanitize(text: str) -> str:
     """`text` with SGR sequences kept and every other control neutralised (see the module)."""
-    if not _NEEDS_WORK.search(text):
+    if not NEEDS_WORK.search(text):
         return text
-    if text.endswith("\r"):
-        # CRLF line endings: the CR ends the line, it is not content worth a `␍` on every line.
-        text = text[:-1]
-    cleaned = _NEUTRALISE.sub(_replace, text)
+    cleaned = neutralise(text)
     return _expand_tabs(cleaned) if "\t" in cleaned else cleaned
 
 
@@ -129,12 +85,12 @@ def plain_text(text: str) -> str:
     The filter matches against this. Equal to `to_text(text).plain` for lines that fit.
     """
     if len(text) <= RAW_LIMIT:
-        if not _NEEDS_WORK.search(text):
+        if not NEEDS_WORK.search(text):
             return text
         # The filter runs this on every arriving line: coloured lines and tabbed ASCII lines
         # (most of what is not plain) take a shortcut with the same result.
         stripped = SGR_RE.sub("", text) if "\x1b" in text else text
-        if stripped.isascii() and not _NEEDS_WORK_BUT_TAB.search(stripped):
+        if stripped.isascii() and not NEEDS_WORK_BUT_TAB.search(stripped):
             return stripped.expandtabs(TAB_SIZE) if "\t" in stripped else stripped
     capped, _ = _cap(text, RAW_LIMIT)
     cleaned = sanitize(capped)

@@ -57,6 +57,10 @@ class WatcherView:
     reason: str | None = None
     last_exit: str | None = None
     retry_at: float | None = None
+    log_error: str | None = None  # why its output is not written to its log file now
+    # The daemon's last output sequence number at the last two heartbeats (our daemon only).
+    output_seq: int | None = None
+    output_seq_before: int | None = None
     cpu_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     mem_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
     processes: dict[int, ProcessView] = field(default_factory=dict)
@@ -205,6 +209,9 @@ class Store:
             w.state = state
             if name in details:
                 self._apply_details(w, details[name])
+                seq = details[name].get("output_seq")
+                w.output_seq_before = w.output_seq
+                w.output_seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
         if self.selected not in self.watchers and self.watchers:
             self.select(self.sorted_names()[0])
 
@@ -217,6 +224,7 @@ class Store:
         w.last_exit = d.get("last_exit")
         w.retry_at = d.get("retry_at")
         w.started_at = d.get("started_at", w.started_at)
+        w.log_error = d.get("log_error")
 
     def apply_watcher_status(self, name: str, reply: dict[str, Any]) -> None:
         w = self._watcher(name)
@@ -351,6 +359,14 @@ class Store:
             w.reason = body.get("reason")
             w.retry_at = None
             text = f"failed: {body.get('reason')}"
+        elif event == "log_error":
+            lost = body.get("lost")
+            count = lost if isinstance(lost, int) and not isinstance(lost, bool) else 0
+            w.log_error = f"{body.get('reason')} ({count:,} lines not written)"
+            text = f"log file {body.get('path')}: {w.log_error}"
+        elif event == "log_resumed":
+            w.log_error = None
+            text = f"log file {body.get('path')} written again"
         elif event in ("start", "stop"):
             w.state = "active" if event == "start" else "stopped"
             w.retry_at = None
@@ -389,6 +405,21 @@ class Store:
             [ln for ln in batch.get("lines", []) if seen is None or ln["seq"] > seen],
         )
         buffer.seen[name] = max(int(batch.get("last", 0)), seen or 0)
+
+    def stale_output(self) -> list[tuple[str, int, int]]:
+        """(watcher, since, token) for each watcher on screen whose lines the daemon had
+        written a heartbeat ago and that still have not come: dropped on the way, with no
+        later batch to show the gap (the output ended while the console was stopped). The
+        caller fetches them as for `apply_output`'s gaps."""
+        names = list(self.watchers) if self.log_all else [self.selected] if self.selected else []
+        stale: list[tuple[str, int, int]] = []
+        for name in names:
+            w, seen = self.watchers.get(name), self.log.seen.get(name)
+            if w is None or seen is None or (self.log, name) in self._refilling:
+                continue
+            if w.output_seq_before is not None and w.output_seq_before > seen:
+                stale.append((name, seen, self.begin_refill(self.log, [name])))
+        return stale
 
     def begin_refill(self, buffer: LogBuffer, names: Iterable[str]) -> int:
         """A backlog is being fetched for these watchers: their batches wait for it. Returns

@@ -8,9 +8,10 @@ sanity checks; the figures are for reading.
 How each supervisor is configured:
 
 - ours: `python -m tui.cli daemon CONFIG.toml`, defaults except the endpoints, `state_dir`, and
-  `stats_interval = 1`. The respawn bench sets `stable_after = 0` on its watcher, so that every
-  `kill -9` counts as the death of a healthy process and is replaced at once; with the default
-  (10 s) the second and later quick deaths in a row are backed off by design.
+  `stats_interval = 1`. The respawn bench sets `stable_after = 1` (its floor) on its watcher and
+  kills each process after more than a second, so that every `kill -9` counts as the death of a
+  healthy process and is replaced at once; with the default (10 s) the second and later quick
+  deaths in a row are backed off by design.
 - circusd: an ini file with Circus's file defaults (`check_delay` is 5 s when read from a config
   file; circusd reaps only when it polls), multicast discovery off (`multicast_endpoint =`), and
   for the idle/RSS bench `statsd = True` with a `stats_endpoint`, which runs `circusd-stats`.
@@ -307,8 +308,9 @@ def test_respawn_after_kill9(bench_dir: Path) -> None:
     victim = {"cmd": "sleep 1000", "numprocesses": 1}
     results: dict[str, list[float]] = {}
 
-    with start_ours(bench_dir / "r1", {"victim": {**victim, "stable_after": 0}}) as ours:
-        results[OURS] = _respawn_latencies(ours, "victim", _spread(KILLS, 0.5))
+    with start_ours(bench_dir / "r1", {"victim": {**victim, "stable_after": 1}}) as ours:
+        pauses = [1.0 + pause for pause in _spread(KILLS, 0.5)]
+        results[OURS] = _respawn_latencies(ours, "victim", pauses)
 
     with start_circusd(bench_dir / "r2", {"victim": victim}, stats=False) as theirs:
         results[CIRCUSD_NAME] = _respawn_latencies(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.backoff import RestartPolicy
+from daemon.backoff import MIN_DELAY, MIN_STABLE_AFTER, RestartPolicy
 
 
 def policy(rng: float = 1.0, max_retry: int = 10) -> RestartPolicy:
@@ -48,3 +48,16 @@ def test_gives_up_after_max_retry_quick_deaths() -> None:
 def test_max_retry_minus_one_never_gives_up(count: int) -> None:
     p = policy(max_retry=-1)
     assert not any(p.on_exit(0.0).failed for _ in range(count))
+
+
+def test_stable_after_has_a_floor_of_one_second() -> None:
+    # stable_after = 0 took every death for a healthy run's: no backoff, ever.
+    p = RestartPolicy(0.5, 8.0, stable_after=0.0, max_retry=-1, rng=lambda: 1.0)
+    assert [p.on_exit(uptime=0.01).delay for _ in range(3)] == [0.0, 0.5, 1.0]
+    assert p.on_exit(uptime=MIN_STABLE_AFTER).delay == 0.0 and p.failures == 0
+
+
+@pytest.mark.parametrize("rng", [0.0, 1.0])
+def test_delays_have_a_floor_whatever_backoff_min_says(rng: float) -> None:
+    p = RestartPolicy(0.0, 0.0, stable_after=10.0, max_retry=-1, rng=lambda: rng)
+    assert [p.on_exit(uptime=0.0).delay for _ in range(4)] == [0.0] + [MIN_DELAY] * 3

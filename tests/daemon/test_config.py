@@ -876,3 +876,58 @@ def test_docs_example_loads(tmp_path: Path) -> None:
 def test_demo_config_loads() -> None:
     config = load_config(ROOT / "docs" / "examples" / "demo.toml")
     assert config.watchers
+
+
+# Values that used to pass the checks and then break the daemon silently (hardening issue).
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # setuid(-1) changes nothing: the program would run as the daemon's user, root.
+        ("uid = 4294967295", "4294967294"),
+        ("uid = 99999999999999999999", "4294967294"),
+        ('uid = "99999999999999999999"', "4294967294"),
+        ("gid = 4294967295", "4294967294"),
+        ('uid = "no-such-user-here"', "no such user"),
+        ('gid = "no-such-group-here"', "no such group"),
+        ('stdout_file = "logs/a\\u0000b.log"', "NUL"),
+        ('stderr_file = "logs/a\\u0000b.log"', "NUL"),
+        ('working_dir = "/tmp\\u0000x"', "NUL"),
+    ],
+)
+def test_values_that_would_break_the_daemon_are_config_errors(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    err = load_error(tmp_path, f'[watchers.web]\ncmd = "sleep 1"\n{line}\n')
+    assert err.line == 3
+    assert err.key == f"watchers.web.{line.split()[0]}"
+    assert message in err.message
+
+
+def test_two_sockets_on_one_address_is_a_config_error_at_the_second(tmp_path: Path) -> None:
+    err = load_error(
+        tmp_path,
+        '[sockets.a]\nhost = "127.0.0.1"\nport = 8000\n\n'
+        '[sockets.b]\nhost = "0.0.0.0"\nport = 8000\n',
+    )
+    assert (err.line, err.key) == (7, "sockets.b.port")
+    assert "sockets.a" in err.message
+    err = load_error(
+        tmp_path, '[sockets.a]\npath = "/tmp/x.sock"\n[sockets.b]\npath = "/tmp/x.sock"\n'
+    )
+    assert (err.line, err.key) == (4, "sockets.b.path")
+    # Port 0 asks the kernel for a free port each: no clash.
+    parse_config_text("[sockets.a]\nport = 0\n[sockets.b]\nport = 0\n")
+
+
+@pytest.mark.parametrize("what", ["plain file", "dangling link"])
+def test_a_state_dir_that_cannot_be_a_directory_is_a_config_error(
+    tmp_path: Path, what: str
+) -> None:
+    target = tmp_path / "state"
+    if what == "plain file":
+        target.write_text("")
+    else:
+        target.symlink_to(tmp_path / "gone")
+    err = load_error(tmp_path, f'[circus]\nstate_dir = "{target}"\n')
+    assert (err.line, err.key) == (2, "circus.state_dir")
+    assert "not a directory" in err.message or "does not exist" in err.message

@@ -88,6 +88,14 @@ def fuzz_daemon(daemon_factory: Any) -> RunningDaemon:
     )
 
 
+def on_keeper(command: str, props: bytes) -> list[bytes]:
+    """One request frame for `command` on the keeper, with more raw JSON properties."""
+    return [
+        b'{"id": "x", "command": "' + command.encode() + b'", '
+        b'"properties": {"name": "keeper", ' + props + b"}}"
+    ]
+
+
 @pytest.mark.parametrize(
     ("frames", "errno"),
     [
@@ -104,6 +112,14 @@ def fuzz_daemon(daemon_factory: Any) -> RunningDaemon:
         ([b'{"id":"x","command":"set","properties":{"name":"keeper",'
           b'"options":{"numprocesses":-5}}}'], 3),
         ([b'{"id": "x", "command": "list", "properties": []}'], 3),
+        (on_keeper("incr", b'"nb": "\xc2\xb2"'), 6),  # a superscript two: a digit, not decimal
+        (on_keeper("incr", b'"nb": "' + b"9" * 5000 + b'"'), 6),  # beyond int()'s digit limit
+        (on_keeper("incr", b'"nb": "-' + b"9" * 5000 + b'"'), 6),
+        (on_keeper("incr", b'"nb": "--1"'), 6),
+        (on_keeper("tail", b'"count": "1_0"'), 6),
+        (on_keeper("tail", b'"since": "\xd9\xa3"'), 6),  # an Arabic-Indic three
+        (on_keeper("stats", b'"process": "\xc2\xb2"'), 6),
+        (on_keeper("kill", b'"pid": "' + b"1" * 5000 + b'"'), 6),
         ([b"a", b"b"], 6),
         ([b"[" * 100_000 + b"]" * 100_000], 1),
         ([b'{"id": "x", "command": "list", "pad": "' + b"x" * (4 * 1024 * 1024) + b'"}'], 6),
@@ -122,6 +138,44 @@ def test_malformed_requests_get_error_replies(
         client.close()
     assert len(fuzz_daemon.pids("keeper")) == 2
     assert fuzz_daemon.call("numprocesses", name="keeper")["numprocesses"] == 2
+
+
+@pytest.mark.parametrize("depth", [33, 900, 978])
+def test_a_deeply_nested_request_is_answered(fuzz_daemon: RunningDaemon, depth: int) -> None:
+    # 978 levels in the id: Python's JSON parser still reads it, but the reply that echoes it
+    # could not be encoded, and no reply at all came.
+    client = RawClient(fuzz_daemon)
+    try:
+        nested = "[" * depth + "]" * depth
+        reply = client.send(f'{{"id": {nested}, "command": "list"}}'.encode())
+        assert reply["status"] == "error" and reply["errno"] == 1, reply
+        assert reply["id"] is None
+        assert reply["reason"] == "json nested too deeply (more than 32 levels)"
+        nested = "[" * 31 + "]" * 31
+        reply = client.send(f'{{"id": {nested}, "command": "numwatchers"}}'.encode())
+        assert reply["status"] == "ok" and reply["id"] == json.loads(nested)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("timeout", ["NaN", "-1", "1e308", "Infinity", "86401", "1e400", "true"])
+def test_kill_refuses_a_graceful_timeout_out_of_range(
+    fuzz_daemon: RunningDaemon, timeout: str
+) -> None:
+    before = fuzz_daemon.pids("victim")
+    client = RawClient(fuzz_daemon)
+    try:
+        reply = client.send(
+            b'{"id": "k", "command": "kill", "properties": {"name": "victim", "waiting": true, '
+            b'"graceful_timeout": ' + timeout.encode() + b"}}"
+        )
+    finally:
+        client.close()
+    assert reply["status"] == "error" and reply["errno"] == 6, reply
+    assert reply["reason"] == "property 'graceful_timeout' must be a number from 0 to 86400"
+    assert fuzz_daemon.pids("victim") == before
+    reply = fuzz_daemon.call("kill", name="victim", graceful_timeout=0.5, waiting=True)
+    assert reply["status"] == "ok", reply
 
 
 def test_req_style_envelope_is_answered(fuzz_daemon: RunningDaemon) -> None:

@@ -68,6 +68,31 @@ def test_quick_deaths_back_off_then_park_in_failed(daemon_factory: Any) -> None:
     wait_for(lambda: d.call("status", name="crash")["details"]["restarts"] > restarts)
 
 
+def test_zero_stable_after_and_backoff_still_back_off(daemon_factory: Any) -> None:
+    # With these, a program that exits at once was respawned 12,888 times in 20 s.
+    d = daemon_factory(
+        '[watchers.spin]\ncmd = "true"\nautostart = false\n'
+        "stable_after = 0\nbackoff_min = 0\nbackoff_max = 0\nmax_retry = -1\n"
+    )
+    events = Subscriber(d.pubsub_endpoint, b"watcher.spin.")
+    try:
+        d.call("start", name="spin")
+        backoff = events.wait("watcher.spin.backoff")
+        assert backoff["delay"] >= 0.1 and backoff["failures"] >= 2
+        spawns: list[float] = []
+        while len(spawns) < 6:
+            spawns.append(
+                events.wait("watcher.spin.spawn", lambda b: b["time"] > max(spawns, default=0))[
+                    "time"
+                ]
+            )
+        # One immediate restart, then 0.1 s at least between spawns (four of them here, less a
+        # margin for two clocks read at different moments).
+        assert spawns[-1] - spawns[0] >= 0.35, spawns
+    finally:
+        events.close()
+
+
 def test_backoff_is_visible_with_next_attempt(daemon_factory: Any) -> None:
     d = daemon_factory(
         "[watchers.crash]\n"
@@ -433,3 +458,126 @@ def test_add_refuses_bad_names(daemon_factory: Any) -> None:
     for name in ("a.b", "../etc", "circus", "", "has space"):
         reply = d.call("add", name=name, cmd="sleep 1")
         assert reply["status"] == "error" and reply["errno"] == 3, (name, reply)
+
+
+# A program that daemonises as many do: it double-forks a `setsid` grandchild and exits. Each
+# grandchild appends its pid to a file (one line each, in one write).
+DAEMONISER = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, b"%d\\n" % os.getpid())
+        os.close(fd)
+        time.sleep(1000)
+    os._exit(0)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _escaped(pidfile: Path) -> list[int]:
+    return [int(p) for p in pidfile.read_text().split()] if pidfile.exists() else []
+
+
+def test_grandchildren_of_an_exited_process_are_ended_with_it(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    script, pidfile = tmp_path / "daemoniser.py", tmp_path / "escaped"
+    script.write_text(DAEMONISER)
+    d = daemon_factory(
+        f'[watchers.esc]\ncmd = "{PY} {script} {pidfile} 0.3"\ngraceful_timeout = 2\n'
+    )
+    events = Subscriber(d.pubsub_endpoint, b"watcher.esc.reap")
+    try:
+        # Three rounds: each process leaves a grandchild behind and exits.
+        wait_for(lambda: len(_escaped(pidfile)) >= 3, timeout=30)
+        first = _escaped(pidfile)[0]
+        # The process that left it is gone: so is what it left.
+        wait_for(lambda: not alive(first), timeout=10)
+        assert sum(1 for pid in _escaped(pidfile) if alive(pid)) <= 2
+    finally:
+        events.close()
+    assert d.call("stop", name="esc", waiting=True)["status"] == "ok"
+    # Nothing of the watcher outlives its stop, whichever process left it.
+    wait_for(lambda: not any(alive(pid) for pid in _escaped(pidfile)), timeout=10)
+
+
+def test_grandchildren_left_by_a_live_process_go_with_the_watcher(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    script, pidfile = tmp_path / "daemoniser.py", tmp_path / "escaped"
+    script.write_text(DAEMONISER)
+    d = daemon_factory(f'[watchers.esc]\ncmd = "{PY} {script} {pidfile} 1000"\n')
+    wait_for(lambda: _escaped(pidfile), timeout=20)
+    [grandchild] = _escaped(pidfile)
+    assert alive(grandchild)
+    d.proc.send_signal(signal.SIGTERM)
+    assert d.proc.wait(20) == 0
+    wait_for(lambda: not alive(grandchild), timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("uid", "99999999999999999999"), ("stdout_file", "a\u0000b")]
+)
+def test_set_of_a_value_that_would_break_the_watcher_is_refused(
+    daemon_factory: Any, key: str, value: str
+) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    before = d.wait_pids("sl", 1)
+    reply = d.call("set", name="sl", options={key: value}, waiting=True)
+    assert reply["status"] == "error" and reply["errno"] == 3, reply
+    assert key in reply["reason"]
+    assert d.pids("sl") == before
+    assert d.call("get", name="sl", keys=[key])["options"][key] != value
+
+
+def test_an_ipv6_loopback_endpoint_binds_and_answers(tmp_path: Path) -> None:
+    import socket
+
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    port = probe.getsockname()[1]
+    probe.close()
+    url = f"tcp://[::1]:{port}"
+    config, _ = write_config(tmp_path, '[watchers.sl]\ncmd = "sleep 1000"\n')
+    config.write_text(
+        config.read_text().replace(
+            f'endpoint = "ipc://{tmp_path}/control.sock"', f'endpoint = "{url}"'
+        )
+    )
+    proc = subprocess.Popen([PY, "-m", "tui.cli", "daemon", str(config)], stderr=subprocess.PIPE)
+    try:
+
+        def answers() -> bool:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            run = subprocess.run(
+                [PY, "-m", "tui.cli", "ctl", "--endpoint", url, "--timeout", "1", "status"],
+                capture_output=True,
+                text=True,
+            )
+            return run.returncode == 0 and run.stdout.startswith("sl: active")
+
+        wait_for(answers, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_set_and_add_of_a_log_file_that_cannot_be_written_are_refused(
+    daemon_factory: Any, tmp_path: Path
+) -> None:
+    d = daemon_factory('[watchers.sl]\ncmd = "sleep 1000"\n')
+    before = d.wait_pids("sl", 1)
+    blocker = tmp_path / "plain"
+    blocker.write_text("")  # a file where the log's directory would be
+    reply = d.call("set", name="sl", options={"stdout_file": f"{blocker}/sl.log"}, waiting=True)
+    assert reply["status"] == "error" and reply["errno"] == 4, reply
+    assert f"{blocker}" in reply["reason"]
+    assert d.pids("sl") == before
+    added = d.call("add", name="other", cmd="sleep 1", options={"stderr_file": f"{blocker}/x"})
+    assert added["status"] == "error" and added["errno"] == 4, added
+    assert "other" not in d.call("list")["watchers"]

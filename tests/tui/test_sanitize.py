@@ -53,6 +53,12 @@ def escapes_are_only_sgr(text: str) -> bool:
         ("cut \x1b[12", "cut \u241b[12"),  # unterminated CSI at the end
         ("cut \x1b]0;title", "cut \u241b]0;title"),  # unterminated OSC at the end
         ("esc esc \x1b\x1b[2J[2J", "esc esc \u241b[2J"),  # no sequence is rebuilt by removal
+        ("evil\u202etxt.exe", "evil\ufffdtxt.exe"),  # right-to-left override
+        ("\u2066isolate\u2067\u2068\u2069", "\ufffdisolate\ufffd\ufffd\ufffd"),
+        ("l\u200er\u200f al\u061cm", "l\ufffdr\ufffd al\ufffdm"),  # marks
+        ("zero\u200bwidth\u200c\u200d\u2060\ufeff", "zero\ufffdwidth\ufffd\ufffd\ufffd\ufffd"),
+        ("soft\u00adhyphen", "soft\ufffdhyphen"),
+        ("tag\U000e0041\U000e007f", "tag\ufffd\ufffd"),  # invisible ASCII look-alikes
     ],
 )
 def test_hostile_sequences_are_neutralised(raw: str, shown: str) -> None:
@@ -160,3 +166,16 @@ def test_sanitize_is_idempotent_and_plain_agrees_with_to_text(raw: str) -> None:
     cleaned = sanitize(raw)
     assert sanitize(cleaned) == cleaned
     assert plain_text(raw) == to_text(raw).plain
+
+
+def test_every_format_character_is_made_visible() -> None:
+    # Unicode category Cf: bidi controls, zero-width and other invisible characters. The list
+    # in daemon.printable is written out; this catches a Python whose Unicode knows more.
+    import sys
+    import unicodedata
+
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        if unicodedata.category(ch) == "Cf":
+            assert sanitize(f"a{ch}b") == "a\ufffdb", f"U+{code:04X}"
+            assert plain_text(f"a{ch}b") == "a\ufffdb", f"U+{code:04X}"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from tests.tui.demo_data import ENDPOINT, demo_store, utc
 from tui.app import CircusApp
@@ -106,3 +106,20 @@ def test_confirm_stop(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
 def test_disconnected(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     """The daemon went away: the status line says so, the last known state is dimmed."""
     assert compare(snap_compare, console(connected=False), size)
+
+
+async def test_details_show_options_and_events_as_text_not_markup() -> None:
+    """A program's command line and the daemon's reasons are text: `[bold]` is not a style
+    and an escape sequence is not sent to the terminal."""
+    app = console(selected="worker")
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.store.apply_options("worker", {"cmd": "echo [bold]x[/bold] \x1b]0;PWNED\x07"})
+        app.store.apply_event("worker", "failed", {"reason": "[red]bad[/red]", "time": 1.0})
+        await open_details(pilot)
+        app.store.apply_options("worker", {"cmd": "echo [bold]x[/bold] \x1b]0;PWNED\x07"})
+        app.screen.refresh_from_store()
+        await pilot.pause()
+        options = str(app.screen.query_one("#options", Static).render())
+        events = str(app.screen.query_one("#events", Static).render())
+        assert "[bold]x[/bold]" in options and "\x1b" not in options
+        assert "[red]bad[/red]" in events

@@ -91,6 +91,18 @@ def test_events_update_processes_and_timeline(store: Store) -> None:
     assert store.watcher_cells("web")[1] == "failed (code 1)"
 
 
+def test_a_log_file_that_is_not_written_is_known_until_it_is_again(store: Store) -> None:
+    body = {"path": "/var/log/web.log", "reason": "No space left on device", "lost": 57106}
+    store.apply_event("web", "log_error", {**body, "time": 5.0})
+    assert store.watchers["web"].log_error == "No space left on device (57,106 lines not written)"
+    store.apply_event("web", "log_resumed", {"path": "/var/log/web.log", "lost": 57106})
+    assert store.watchers["web"].log_error is None
+    # A console attaching meanwhile learns it from the status details.
+    store.apply_status(status(web={"log_error": "No space left on device (3 lines not written)"}))
+    assert store.watchers["web"].log_error == "No space left on device (3 lines not written)"
+    assert [e.kind for e in store.watchers["web"].events] == ["log_error", "log_resumed"]
+
+
 def test_event_topics_with_lowercased_names_find_the_watcher() -> None:
     s = Store(clock=Clock())
     s.apply_status(status(WebApp={}))
@@ -136,6 +148,28 @@ def test_output_gap_waits_for_refill_and_keeps_order(store: Store) -> None:
     backlog = [line(4, "d"), line(5, "e"), line(6, "f")]
     store.finish_refill(store.log, {"web": (backlog, 6)}, gap[2])
     assert shown(store) == ["a", "b", "c", "d", "e", "f", "g"]
+
+
+def test_output_that_ended_while_the_console_was_stopped_is_fetched(store: Store) -> None:
+    """The last batches were dropped (the console was stopped, its queue full) and no more
+    came: no later batch shows the gap, the daemon's status does."""
+    store.select("web")
+    refill(store, "web", [line(1, "a"), line(2, "b")], last_seq=2)
+    # Heartbeat 1: the daemon is at 5; batches 3 to 5 may still be on their way.
+    store.apply_status(status(web={"output_seq": 5}))
+    assert store.stale_output() == []
+    store.apply_output(batch("web", line(3, "c")))
+    # Heartbeat 2, a heartbeat later: 4 and 5 never came. Now they are fetched.
+    store.apply_status(status(web={"output_seq": 5}))
+    [(name, since, token)] = store.stale_output()
+    assert (name, since) == ("web", 3)
+    store.finish_refill(store.log, {"web": ([line(5, "e")], 5)}, token)
+    assert shown(store)[:3] == ["a", "b", "c"] and shown(store)[-1] == "e"
+    assert "1 line not fetched" in " ".join(shown(store))
+    # Caught up: nothing more to fetch.
+    store.apply_status(status(web={"output_seq": 5}))
+    store.apply_status(status(web={"output_seq": 5}))
+    assert store.stale_output() == []
 
 
 def test_batches_wait_for_the_backlog_of_a_watcher_just_shown(store: Store) -> None:

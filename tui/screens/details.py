@@ -14,6 +14,7 @@ from textual.widgets import Label, Static
 from textual_plotext import PlotextPlot
 
 from daemon.client import CallError
+from tui.sanitize import plain_text
 from tui.store import fmt_bytes
 from tui.widgets.key_bar import KeyBar
 
@@ -43,10 +44,10 @@ class DetailsScreen(Screen[None]):
         with Horizontal(id="details-bottom"):
             with VerticalScroll(id="events-box"):
                 yield Label("Recent events", classes="section")
-                yield Static(id="events")
+                yield Static(id="events", markup=False)
             with VerticalScroll(id="options-box"):
                 yield Label("Options", classes="section")
-                yield Static(id="options")
+                yield Static(id="options", markup=False)
         yield KeyBar()
 
     async def on_mount(self) -> None:
@@ -83,7 +84,7 @@ class DetailsScreen(Screen[None]):
         if w.retry_at:
             lines.insert(0, f"next attempt in {max(0.0, w.retry_at - now):.0f}s")
         self.query_one("#events", Static).update(
-            "\n".join(lines) or "No events since the console attached."
+            "\n".join(map(plain_text, lines)) or "No events since the console attached."
         )
         opts = "\n".join(f"{k} = {v!r}" for k, v in sorted(w.options.items()))
         self.query_one("#options", Static).update(opts or "…")

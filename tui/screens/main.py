@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Sparkline, Static
 
+from tui.sanitize import plain_text
 from tui.store import CONNECTED, DISCONNECTED, fmt_bytes
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.key_bar import KeyBar
@@ -165,6 +166,9 @@ class MainScreen(Screen[None]):
             lines = f"{count:,} line{'s' if count != 1 else ''}"
             shown = f" — {lines} match {flt!r}{bad}" if flt else ""
             text = f"Output of {scope} — {follow}{shown}"
+            watcher = store.watchers.get(store.selected or "") if not store.log_all else None
+            if watcher is not None and watcher.log_error:
+                text += f" — log file: {plain_text(watcher.log_error)}"
         self._set_text(self.query_one("#log-title", Label), text)
 
     # -- events from widgets ---------------------------------------------------------

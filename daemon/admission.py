@@ -37,6 +37,7 @@ import os
 import select
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,10 +106,17 @@ class Gate:
     """One endpoint's admission of client connections."""
 
     def __init__(
-        self, sock: zmq.Socket[Any], url: str, budget: fdlimit.FdBudget | None = None
+        self,
+        sock: zmq.Socket[Any],
+        url: str,
+        budget: fdlimit.FdBudget | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.sock = sock
         self.url = url
+        # Called after the gate binds or unbinds on the socket: libzmq handles the socket's
+        # pending commands then, and its descriptor may not signal what arrived meanwhile.
+        self.on_change = on_change
         self.budget = budget or fdlimit.budget
         self.loop: asyncio.AbstractEventLoop | None = None
         self.waiting = False  # at the limit: new clients wait
@@ -195,6 +203,10 @@ class Gate:
     def poke(self) -> None:
         """Something was released: descriptors, connections. Admit if waiting."""
 
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
     def _start_waiting(self, why: str) -> None:
         if self.waiting:
             return
@@ -228,9 +240,13 @@ class Gate:
 
 class IpcGate(Gate):
     def __init__(
-        self, sock: zmq.Socket[Any], url: str, budget: fdlimit.FdBudget | None = None
+        self,
+        sock: zmq.Socket[Any],
+        url: str,
+        budget: fdlimit.FdBudget | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(sock, url, budget)
+        super().__init__(sock, url, budget, on_change)
         path = ipc_path(url)
         assert path is not None
         self.path = path
@@ -339,6 +355,7 @@ class IpcGate(Gate):
             return
         finally:
             self.sock.setsockopt(zmq.USE_FD, -1)
+            self._changed()
         key = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self.batches[key] = Batch(key, fd, size, time.monotonic())
         if self.loop is not None:
@@ -386,6 +403,7 @@ class IpcGate(Gate):
                 del self.batches[key]
                 with contextlib.suppress(zmq.ZMQError):
                     self.sock.unbind(key)
+                self._changed()
 
     def poke(self) -> None:
         self._collect()
@@ -406,9 +424,13 @@ class IpcGate(Gate):
 
 class TcpGate(Gate):
     def __init__(
-        self, sock: zmq.Socket[Any], url: str, budget: fdlimit.FdBudget | None = None
+        self,
+        sock: zmq.Socket[Any],
+        url: str,
+        budget: fdlimit.FdBudget | None = None,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
-        super().__init__(sock, url, budget)
+        super().__init__(sock, url, budget, on_change)
         self.live: set[int] = set()
         self.port = 0
         self._listener = -1  # libzmq's listening socket, from its LISTENING event
@@ -504,7 +526,7 @@ def _local_port(fd: int) -> int | None:
     return int.from_bytes(buf.raw[2:4], "big")
 
 
-def make_gate(sock: zmq.Socket[Any], url: str) -> Gate:
+def make_gate(sock: zmq.Socket[Any], url: str, on_change: Callable[[], None] | None = None) -> Gate:
     if ipc_path(url) is not None and not url.startswith("ipc://@"):
-        return IpcGate(sock, url)
-    return TcpGate(sock, url)
+        return IpcGate(sock, url, on_change=on_change)
+    return TcpGate(sock, url, on_change=on_change)

@@ -120,7 +120,9 @@ class Arbiter:
             # holds at most ~16 MiB here before publishes to it are dropped.
             sock.setsockopt(zmq.SNDHWM, 256)
         # Subscribers are clients too: their connections are bounded like the control's.
-        self._gates = [make_gate(self._events, self.pubsub_endpoint)]
+        self._gates = [
+            make_gate(self._events, self.pubsub_endpoint, on_change=self._drain_subscriptions)
+        ]
         self._gates[0].bind()
         self._bound.append(self.pubsub_endpoint)
         self.subscriptions = Subscriptions(self._events)
@@ -134,6 +136,10 @@ class Arbiter:
         if self.subreaper:
             self._become_subreaper()
             self._start_guardian()
+
+    def _drain_subscriptions(self) -> None:
+        if self.subscriptions is not None:
+            self.subscriptions.drain()
 
     def _raise_fd_limit(self) -> None:
         before, after = fdlimit.raise_soft_limit()

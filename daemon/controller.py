@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import zmq
-import zmq.asyncio
 
 from daemon import protocol
 from daemon.admission import Gate, make_gate
@@ -36,6 +35,8 @@ MAX_RECEIVE_BYTES = 64 * 1024 * 1024
 MAX_REPLY_BYTES = 32 * MIB
 
 
+# Requests read in one turn of the loop before others get theirs.
+REQUESTS_PER_TURN = 100
 MAX_ACTIVE_PER_CLIENT = 4
 MAX_WAITING_PER_CLIENT = 16 * MIB
 MAX_WAITING_TOTAL = 64 * MIB
@@ -61,8 +62,12 @@ class Controller:
     def __init__(self, arbiter: Arbiter, endpoint: str) -> None:
         self.arbiter = arbiter
         self.endpoint = endpoint
-        self.ctx = zmq.asyncio.Context()
-        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.ctx = zmq.Context()
+        # A plain socket read from the loop, not zmq.asyncio's: the gate binds and unbinds
+        # on it, and each of those can take the edge of its descriptor that would have told
+        # an awaiting recv of a request. After any of them, and after every send, the socket
+        # is read again (`_wake`).
+        self.sock: zmq.Socket[Any] = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.MAXMSGSIZE, MAX_RECEIVE_BYTES)
         # A client that stops reading loses replies instead of stalling the daemon.
@@ -72,24 +77,47 @@ class Controller:
         self.outbox = Outbox()
         self._clients: dict[bytes, _Client] = {}
         self._waiting_total = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._woken = False
 
     def bind(self) -> None:
-        self.gate = make_gate(self.sock, self.endpoint)
+        self.gate = make_gate(self.sock, self.endpoint, on_change=self._wake)
         self.gate.bind()
 
     async def serve(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
         if self.gate is not None:
-            self.gate.attach(asyncio.get_running_loop())
-        while True:
+            self.gate.attach(loop)
+        fd = self.sock.getsockopt(zmq.FD)
+        loop.add_reader(fd, self._receive)
+        self._receive()
+        try:
+            await loop.create_future()  # until cancelled
+        finally:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(fd)
+
+    def _wake(self) -> None:
+        """Read the socket again soon: an operation on it may have taken the edge."""
+        if not self._woken and self._loop is not None:
+            self._woken = True
+            self._loop.call_soon(self._receive)
+
+    def _receive(self) -> None:
+        self._woken = False
+        for _ in range(REQUESTS_PER_TURN):
             try:
                 # Frames, not bytes: they carry the peer's address, for the log.
-                frames = await self.sock.recv_multipart(copy=False)
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
             except zmq.ZMQError as exc:
-                if exc.errno == zmq.ETERM:
-                    return
-                log.warning("control socket: %s", exc)
-                continue
+                if exc.errno != zmq.ETERM:
+                    log.warning("control socket: %s", exc)
+                return
             self._admit(frames)
+        # More may wait: read them on the next turn, after what is ready to run.
+        self._wake()
 
     def _admit(self, frames: list[zmq.Frame]) -> None:
         identity = frames[0].bytes
@@ -140,7 +168,7 @@ class Controller:
         envelope = [b""] if rest and rest[0] == b"" and len(rest) > 1 else []
         body = rest[len(envelope) :]
         if len(body) != 1:
-            await self._send(
+            self._send(
                 identity,
                 envelope,
                 protocol.error_reply(
@@ -170,7 +198,7 @@ class Controller:
             log.error("command failed: %s", traceback.format_exc())
             reply = protocol.error_reply(msg_id, f"server error: {exc}", protocol.COMMAND_ERROR)
         if not cast:
-            await self._send(identity, envelope, reply, peer)
+            self._send(identity, envelope, reply, peer)
 
     async def dispatch(self, msg: dict[str, Any]) -> dict[str, Any]:
         name = msg["command"].lower()
@@ -188,7 +216,7 @@ class Controller:
             f"(the limit is {self.outbox.per_client // MIB} MiB a client)"
         )
 
-    async def _send(
+    def _send(
         self, identity: bytes, envelope: list[bytes], reply: dict[str, Any], peer: str
     ) -> None:
         try:
@@ -215,11 +243,12 @@ class Controller:
         with contextlib.suppress(zmq.ZMQError):
             frames = [identity, *envelope, data]
             if len(data) < TRACK_FROM:
-                await self.sock.send_multipart(frames)
+                self.sock.send_multipart(frames, zmq.NOBLOCK)
                 self.outbox.sent_small(identity)
             else:
-                tracker = await self.sock.send_multipart(frames, copy=False, track=True)
+                tracker = self.sock.send_multipart(frames, zmq.NOBLOCK, copy=False, track=True)
                 self.outbox.sent(identity, tracker, len(data))
+        self._wake()
 
     def close(self) -> None:
         for client in self._clients.values():

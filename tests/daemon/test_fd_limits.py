@@ -124,3 +124,19 @@ def test_new_clients_are_answered_while_the_daemon_is_busy(
             assert d.call("numwatchers")["status"] == "ok"
     finally:
         busy.close()
+
+
+def test_clients_one_after_another_are_all_answered(daemon_factory: Any, tmp_path: Path) -> None:
+    # Each new client comes through a listening socket handed to ZeroMQ, unbound once its
+    # client has left; that unbind must not swallow the wakeup for the next client's request.
+    program = tmp_path / "lines.py"
+    program.write_text(
+        "import sys, time\n"
+        "sys.stdout.write(''.join(f'{i:06d} ' + 'x' * 193 + '\\n' for i in range(10_000)))\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(100000)\n"
+    )
+    d = daemon_factory(f'[watchers.lines]\ncmd = "{sys.executable} {program}"\n')
+    wait_for(lambda: d.call("tail", name="lines", count=0)["last_seq"] >= 10_000)
+    for _ in range(150):
+        assert len(d.call("tail", name="lines", count=10_000)["lines"]) == 10_000

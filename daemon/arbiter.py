@@ -23,10 +23,11 @@ from typing import Any
 
 import zmq
 
-from daemon import protocol, tree, trusted
+from daemon import fdlimit, protocol, tree, trusted
+from daemon.admission import Gate, make_gate
 from daemon.config import Config, load_config
 from daemon.controller import Controller
-from daemon.endpoints import bind, check_endpoint, unlink
+from daemon.endpoints import check_endpoint, unlink
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
 from daemon.output import LogFile, OutputLog, open_log
@@ -86,6 +87,7 @@ class Arbiter:
         # name -> fd, shared with every watcher so that sockets bound by a reload reach them.
         self.socket_fds: dict[str, int] = {}
         self._bound: list[str] = []  # ipc endpoints this daemon bound, to unlink on exit
+        self._gates: list[Gate] = []
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class Arbiter:
             raise
 
     def _prepare(self) -> None:
+        self._raise_fd_limit()
         self.state_fd = private_dir(self.state_dir)
         self._take_lock()
         self._check_log_paths()
@@ -116,11 +119,16 @@ class Arbiter:
             # Per subscriber; output batches are at most 64 KiB, so a stalled subscriber
             # holds at most ~16 MiB here before publishes to it are dropped.
             sock.setsockopt(zmq.SNDHWM, 256)
-        bind(self._events, self.pubsub_endpoint)
+        # Subscribers are clients too: their connections are bounded like the control's.
+        self._gates = [
+            make_gate(self._events, self.pubsub_endpoint, on_change=self._drain_subscriptions)
+        ]
+        self._gates[0].bind()
         self._bound.append(self.pubsub_endpoint)
         self.subscriptions = Subscriptions(self._events)
         self.output_publisher = OutputPublisher(self._events, self.subscriptions)
-        bind(self._stats, self.stats_endpoint)
+        self._gates.append(make_gate(self._stats, self.stats_endpoint))
+        self._gates[1].bind()
         self._bound.append(self.stats_endpoint)
         self.controller = Controller(self, self.endpoint)
         self.controller.bind()
@@ -128,6 +136,28 @@ class Arbiter:
         if self.subreaper:
             self._become_subreaper()
             self._start_guardian()
+
+    def _drain_subscriptions(self) -> None:
+        if self.subscriptions is not None:
+            self.subscriptions.drain()
+
+    def _raise_fd_limit(self) -> None:
+        before, after = fdlimit.raise_soft_limit()
+        budget = fdlimit.budget
+        budget.configure()
+        if after > before:
+            log.info(
+                "raised the soft limit on open files from %d to %d (the hard limit)", before, after
+            )
+        # Low enough to matter (a hard limit of 1024, say): say what it allows.
+        level = logging.WARNING if after < 4096 else logging.DEBUG
+        log.log(
+            level,
+            "open files limited to %d: at most %d client connections, and about %d processes",
+            after,
+            budget.connection_share,
+            max(0, (after - budget.reserve - budget.client_floor) // fdlimit.PROCESS_FDS),
+        )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -145,6 +175,8 @@ class Arbiter:
             signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
         if self.subscriptions is not None:
             self.subscriptions.attach(loop)
+        for gate in self._gates:
+            gate.attach(loop)
         serve = asyncio.ensure_future(self.controller.serve())
         stats = asyncio.ensure_future(self._stats_loop())
         watchdog = asyncio.ensure_future(self._watchdog_loop())
@@ -220,6 +252,9 @@ class Arbiter:
         if self.controller is not None:
             self.controller.close()
             self.controller = None
+        for gate in self._gates:
+            gate.close()
+        self._gates = []
         if self._ctx is not None:
             self._ctx.destroy(linger=0)
             self._ctx = None
@@ -317,6 +352,7 @@ class Arbiter:
         watcher.output.configure(
             *self._log_paths(cfg),
             buffer_lines=cfg.output_buffer,
+            buffer_bytes=cfg.output_buffer_bytes,
             max_bytes=cfg.max_bytes,
             backup_count=cfg.backup_count,
         )

@@ -68,3 +68,11 @@ class RestartPolicy:
         # without ever exceeding the cap.
         delay = max(MIN_DELAY, base * (0.5 + 0.5 * self._rng()))
         return Decision(delay, False, self.failures)
+
+    def shortage_delay(self, attempt: int) -> float:
+        """The delay before retry `attempt` (1, 2, ...) of a spawn the system refused for
+        want of resources (descriptors, memory, processes). That is not the program's fault:
+        it follows the backoff series but never counts towards `max_retry`."""
+        base = max(self.backoff_min, MIN_DELAY) * (2 ** min(attempt - 1, 32))
+        base = min(self.backoff_max, base)
+        return max(MIN_DELAY, base * (0.5 + 0.5 * self._rng()))

@@ -32,6 +32,7 @@ from daemon.trusted import UnsafeDirectoryError
 
 if TYPE_CHECKING:
     from daemon.arbiter import Arbiter
+    from daemon.output import Line
     from daemon.watcher import Watcher
 
 _INTEGER = re.compile(r"-?0*([0-9]+)", re.ASCII)
@@ -503,7 +504,30 @@ async def cmd_tail(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
         lines = [ln for ln in lines if ln.stream == stream]
     if count is not None:
         lines = lines[-count:] if count else []
-    return {"lines": [ln.as_json() for ln in lines], "last_seq": watcher.output.seq}
+    kept = _newest_within(lines, TAIL_REPLY_BYTES)
+    return {
+        "lines": [ln.as_json() for ln in kept],
+        "last_seq": watcher.output.seq,
+        "truncated": len(kept) < len(lines),
+    }
+
+
+# Below the controller's 32 MiB limit on a reply, with room for an estimate that errs.
+TAIL_REPLY_BYTES = 30 * 1024 * 1024
+# JSON around one line's data: {"seq":…,"time":…,"pid":…,"stream":"stdout","data":…}.
+LINE_JSON_BYTES = 100
+
+
+def _newest_within(lines: list[Line], budget: int) -> list[Line]:
+    """The newest lines whose JSON fits in `budget` bytes. ASCII costs its length; anything
+    else up to six times it (`\\ufffd` for an invalid byte, `\\u00e9` for a 2-byte é)."""
+    total = 0
+    for n in range(len(lines) - 1, -1, -1):
+        data = lines[n].data
+        total += (len(data) if data.isascii() else 6 * len(data)) + LINE_JSON_BYTES
+        if total > budget:
+            return lines[n + 1 :]
+    return lines
 
 
 @command("history")

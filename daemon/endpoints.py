@@ -89,6 +89,27 @@ def bind(sock: zmq.Socket[Any], url: str) -> None:
         except zmq.ZMQError as exc:
             raise EndpointError(f"cannot bind {url}: {exc}") from None
         return
+    directory = claim_ipc(url)
+    try:
+        old = os.umask(0o177)
+        try:
+            sock.bind(url)
+        except zmq.ZMQError as exc:
+            raise EndpointError(f"cannot bind {url}: {exc}") from None
+        finally:
+            os.umask(old)
+        with contextlib.suppress(OSError):
+            os.chmod(path.name, 0o600, dir_fd=directory)
+    finally:
+        os.close(directory)
+
+
+def claim_ipc(url: str) -> int:
+    """Make the path of an ipc endpoint ready to bind: its directory checked, and a socket
+    left there by a daemon that died removed. Returns a descriptor of the directory, for the
+    names the caller looks up in it."""
+    path = ipc_path(url)
+    assert path is not None
     directory = socket_dir(path.parent)
     try:
         # Names are looked up in the directory checked just now, which nobody but root or
@@ -104,17 +125,10 @@ def bind(sock: zmq.Socket[Any], url: str) -> None:
             if _answers(path):
                 raise EndpointError(f"{url} is in use by another process")
             os.unlink(path.name, dir_fd=directory)
-        old = os.umask(0o177)
-        try:
-            sock.bind(url)
-        except zmq.ZMQError as exc:
-            raise EndpointError(f"cannot bind {url}: {exc}") from None
-        finally:
-            os.umask(old)
-        with contextlib.suppress(OSError):
-            os.chmod(path.name, 0o600, dir_fd=directory)
-    finally:
+    except BaseException:
         os.close(directory)
+        raise
+    return directory
 
 
 def _answers(path: Path) -> bool:

@@ -266,6 +266,13 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("max_bytes", _int(0), 10 * 1024 * 1024, "rotate the log file at this size; 0 never"),
     Option("backup_count", _int(0, 1000), 5, "rotated files kept"),
     Option("output_buffer", _int(0, 10_000_000), 10_000, "lines kept in memory for tail"),
+    Option(
+        "output_buffer_bytes",
+        _int(0, 1 << 36),
+        16 * 1024 * 1024,
+        "bytes of output kept in memory for tail (each line counts 160 more)",
+        restart=False,
+    ),
     Option("max_line_length", _int(80, 64 * 1024 * 1024), 65536, "longer lines are split"),
 )
 
@@ -305,6 +312,7 @@ class WatcherConfig:
     max_bytes: int = 10 * 1024 * 1024
     backup_count: int = 5
     output_buffer: int = 10_000
+    output_buffer_bytes: int = 16 * 1024 * 1024
     max_line_length: int = 65536
 
     def argv(self) -> list[str]:

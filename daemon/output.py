@@ -15,8 +15,9 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from itertools import islice, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,6 +28,12 @@ log = logging.getLogger("circus-tui")
 READ_SIZE = 65536
 MAX_LINE_LENGTH = 65536
 LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+OUTPUT_BUFFER_BYTES = 16 * 1024 * 1024
+# What the ring counts for one line besides its bytes: about what the daemon's own record of
+# a line costs in memory (the tuple, the bytes object, its sequence number).
+LINE_COST = 160
+
+_data = itemgetter(4)
 
 
 class Line(NamedTuple):
@@ -221,15 +228,22 @@ class OutputLog:
         buffer_lines: int = 10_000,
         max_bytes: int = 0,
         backup_count: int = 5,
+        buffer_bytes: int = OUTPUT_BUFFER_BYTES,
     ) -> None:
         self.name = name
+        # Bounded twice: in lines, and in bytes (data plus LINE_COST each), since lines of
+        # up to max_line_length would otherwise let 10,000 of them take 640 MiB.
         self.ring: deque[Line] = deque(maxlen=buffer_lines)
+        self.ring_bytes = 0
+        self.buffer_bytes = buffer_bytes
         self.seq = 0
         self.listeners: list[Callable[[list[Line]], None]] = []
         # Told when a log file starts or stops failing (a full disk, say).
         self.on_problem: Callable[[LogFile], None] | None = None
         self.files: dict[str, LogFile] = {}
-        self.configure(stdout_path, stderr_path, buffer_lines, max_bytes, backup_count)
+        self.configure(
+            stdout_path, stderr_path, buffer_lines, max_bytes, backup_count, buffer_bytes
+        )
 
     def configure(
         self,
@@ -238,10 +252,14 @@ class OutputLog:
         buffer_lines: int = 10_000,
         max_bytes: int = 0,
         backup_count: int = 5,
+        buffer_bytes: int = OUTPUT_BUFFER_BYTES,
     ) -> None:
         """(Re)apply the output options; the ring and the sequence numbers carry on."""
         if buffer_lines != self.ring.maxlen:
             self.ring = deque(self.ring, maxlen=buffer_lines)
+            self.ring_bytes = _cost(self.ring, len(self.ring))
+        self.buffer_bytes = buffer_bytes
+        self._trim()
         current = self.files.get("stdout")
         wanted = (stdout_path, stderr_path if stderr_path != stdout_path else None)
         if current is None or (current.path, self._stderr_path()) != wanted:
@@ -296,7 +314,7 @@ class OutputLog:
                 partials if partials is not None else repeat(False, count),
             )
         )
-        self.ring.extend(lines)
+        self._keep(lines, datas)
         log = self.files.get(stream)
         if log is not None:
             head = b"%s %d %s" % (_stamp(now), pid, stream.encode())
@@ -313,6 +331,26 @@ class OutputLog:
                 )
         for listener in self.listeners:
             listener(lines)
+
+    def _keep(self, lines: list[Line], datas: list[bytes]) -> None:
+        ring = self.ring
+        room = ring.maxlen or 0
+        if room == 0:
+            return
+        if len(lines) > room:
+            lines, datas = lines[-room:], datas[-room:]
+        # What the deque drops from its left as it takes these: uncount it first.
+        dropped = len(ring) + len(lines) - room
+        if dropped > 0:
+            self.ring_bytes -= _cost(islice(ring, dropped), dropped)
+        ring.extend(lines)
+        self.ring_bytes += sum(map(len, datas)) + LINE_COST * len(datas)
+        self._trim()
+
+    def _trim(self) -> None:
+        ring = self.ring
+        while self.ring_bytes > self.buffer_bytes and ring:
+            self.ring_bytes -= len(ring.popleft().data) + LINE_COST
 
     def tail(
         self, count: int | None = None, since: int | None = None, pid: int | None = None
@@ -341,6 +379,11 @@ class OutputLog:
     def close(self) -> None:
         for log in set(self.files.values()):
             log.close()
+
+
+def _cost(lines: Iterable[Line], count: int) -> int:
+    # map and sum: no Python-level step per line, which a flood would pay on every read.
+    return sum(map(len, map(_data, lines))) + LINE_COST * count
 
 
 def _split_long(parts: list[bytes], limit: int) -> tuple[list[bytes], list[bool]]:

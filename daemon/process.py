@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon import tree
+from daemon import fdlimit, tree
 from daemon.output import OutputLog, PipeReader
 
 SCAN_REUSE = 0.1
@@ -70,9 +70,10 @@ async def end_processes(
 
 class Process:
     """A running child. Create it with `Process.spawn`, which raises OSError when the program
-    cannot be started at all (no such file, permission denied)."""
+    cannot be started at all (no such file, permission denied), or when the system is short
+    of what a spawn needs (EMFILE and the like: worth a retry)."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], wid: int, marker: str) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], wid: int, marker: str, pidfd: int) -> None:
         self.popen = popen
         self.pid = popen.pid
         self.wid = wid
@@ -86,7 +87,7 @@ class Process:
         loop = asyncio.get_running_loop()
         self.exited: asyncio.Future[ExitStatus] = loop.create_future()
         tree.supervised.add(self.pid)
-        self._pidfd = os.pidfd_open(self.pid)
+        self._pidfd = pidfd
         loop.add_reader(self._pidfd, self.check_exit)
         # The child may have exited before the reader was armed.
         self.check_exit()
@@ -108,30 +109,55 @@ class Process:
         output: OutputLog | None = None,
         max_line: int = 65536,
     ) -> Process:
+        # Refused here rather than by the kernel when the descriptors left are promised to
+        # client connections being admitted; the watcher retries either way.
+        fdlimit.budget.check_spawn()
         env = {**env, tree.MARKER: marker}
-        popen = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=_STREAM_MODES[stdout],
-            stderr=_STREAM_MODES[stderr],
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-            pass_fds=pass_fds,
-            user=user,
-            group=group,
-        )
-        proc = cls(popen, wid, marker)
-        for stream, pipe in (("stdout", popen.stdout), ("stderr", popen.stderr)):
-            if pipe is not None:
-                # Take the fd from the file object: the reader owns and closes it.
-                fd = os.dup(pipe.fileno())
-                pipe.close()
-                if output is not None:
-                    proc.readers.append(PipeReader(fd, proc.pid, stream, output, max_line))
-                else:
-                    os.close(fd)
+        # Our own pipes rather than subprocess.PIPE: the read ends go to the readers as they
+        # are, with nothing to duplicate (a dup can meet EMFILE too).
+        pipes: dict[str, tuple[int, int]] = {}
+        try:
+            for stream, mode in (("stdout", stdout), ("stderr", stderr)):
+                if mode == "pipe":
+                    pipes[stream] = os.pipe()
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=pipes["stdout"][1] if "stdout" in pipes else _STREAM_MODES[stdout],
+                stderr=pipes["stderr"][1] if "stderr" in pipes else _STREAM_MODES[stderr],
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+                pass_fds=pass_fds,
+                user=user,
+                group=group,
+            )
+        except BaseException:
+            for read_end, write_end in pipes.values():
+                os.close(read_end)
+                os.close(write_end)
+            raise
+        for _read_end, write_end in pipes.values():
+            os.close(write_end)
+        try:
+            pidfd = os.pidfd_open(popen.pid)
+        except OSError:
+            # A child we cannot watch would escape supervision: end it now, and let the
+            # caller retry the spawn.
+            with contextlib.suppress(OSError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+            for read_end, _write_end in pipes.values():
+                os.close(read_end)
+            raise
+        fdlimit.budget.opened(1 + len(pipes))
+        proc = cls(popen, wid, marker, pidfd)
+        for stream, (read_end, _write_end) in pipes.items():
+            if output is not None:
+                proc.readers.append(PipeReader(read_end, proc.pid, stream, output, max_line))
+            else:
+                os.close(read_end)
         return proc
 
     @property
@@ -163,6 +189,7 @@ class Process:
             reader.drain()
         if not self.exited.done():
             self.exited.set_result(self.status)
+        fdlimit.budget.released()
 
     def send_signal(self, sig: int, children: bool = False, recursive: bool = False) -> None:
         """As Circus: `children` signals only the direct children; otherwise the process,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import random
@@ -24,6 +25,9 @@ from daemon.process import SCAN_REUSE, Process, end_processes
 log = logging.getLogger("circus-tui")
 
 Emit = Callable[[str, str, dict[str, Any]], None]
+
+# The system is short of something (descriptors, memory, processes): a later spawn can work.
+SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
 ACTIVE, STARTING, STOPPING, STOPPED, FAILED = "active", "starting", "stopping", "stopped", "failed"
 
@@ -66,6 +70,7 @@ class Watcher:
         self.started_at: float | None = None
         self._retry: asyncio.TimerHandle | None = None
         self._spawn_seq = 0
+        self._shortages = 0  # spawns refused in a row for want of resources
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exit_tasks: dict[Process, asyncio.Task[None]] = {}
         self._leftover_tasks: set[asyncio.Task[None]] = set()
@@ -113,6 +118,7 @@ class Watcher:
                 return False
             self._cancel_retry()
             self.policy.reset()
+            self._shortages = 0
             self.reason = None
             self.state = STARTING
             self.started_at = time.time()
@@ -287,10 +293,21 @@ class Watcher:
                 output=self.output,
                 max_line=cfg.max_line_length,
             )
-        except (OSError, ValueError, KeyError) as exc:
-            # A program that cannot start at all will not start on a retry either.
+        except OSError as exc:
+            if exc.errno in SHORTAGE_ERRNOS:
+                self._short_of_resources(exc)
+            else:
+                # A program that cannot start at all will not start on a retry either.
+                self._park(f"cannot start: {exc}")
+            return None
+        except (ValueError, KeyError) as exc:
             self._park(f"cannot start: {exc}")
             return None
+        if self._shortages:
+            log.info(
+                "%s: processes start again after %d refused spawns", self.name, self._shortages
+            )
+            self._shortages = 0
         self.processes[proc.pid] = proc
         self.emit(self.name, "spawn", {"process_pid": proc.pid, "wid": wid})
         self._watch(proc)
@@ -359,6 +376,31 @@ class Watcher:
                     "exit_code": status.circus_code,
                 },
             )
+
+    def _short_of_resources(self, exc: OSError) -> None:
+        """A spawn the system refused for want of resources: try again after the backoff
+        delay, however often it happens; the watcher is never parked for it."""
+        self._shortages += 1
+        if self._retry is not None:
+            return
+        delay = self.policy.shortage_delay(self._shortages)
+        self.retry_at = time.time() + delay
+        self.reason = f"cannot start a process: {exc.strerror}"
+        log.warning(
+            "%s: cannot start a process: %s; retrying in %.1f s", self.name, exc.strerror, delay
+        )
+        self._retry = asyncio.get_running_loop().call_later(delay, self._retry_now)
+        self.emit(
+            self.name,
+            "backoff",
+            {
+                "delay": delay,
+                "retry_at": self.retry_at,
+                "failures": self.policy.failures,
+                "reason": self.reason,
+                "exit_code": None,
+            },
+        )
 
     def _retry_now(self) -> None:
         self._retry = None

@@ -167,9 +167,11 @@ class RunningDaemon:
         return self.proc.returncode
 
 
-def write_config(directory: Path, body: str, circus_extra: str = "") -> tuple[Path, dict[str, str]]:
+def write_config(
+    directory: Path, body: str, circus_extra: str = "", endpoint: str | None = None
+) -> tuple[Path, dict[str, str]]:
     endpoints = {
-        "endpoint": f"ipc://{directory}/control.sock",
+        "endpoint": endpoint or f"ipc://{directory}/control.sock",
         "pubsub_endpoint": f"ipc://{directory}/events.sock",
         "stats_endpoint": f"ipc://{directory}/stats.sock",
     }
@@ -181,12 +183,17 @@ def write_config(directory: Path, body: str, circus_extra: str = "") -> tuple[Pa
 
 
 def start_daemon(
-    directory: Path, body: str, circus_extra: str = "", launcher: Sequence[str] = ()
+    directory: Path,
+    body: str,
+    circus_extra: str = "",
+    launcher: Sequence[str] = (),
+    endpoint: str | None = None,
 ) -> RunningDaemon:
     """`launcher`: a command line the daemon's is appended to, such as a shell that starts it
-    as a background job; it must stay until the daemon exits."""
+    as a background job; it must stay until the daemon exits. `endpoint`: the control
+    endpoint, instead of an ipc socket in `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    config, endpoints = write_config(directory, body, circus_extra)
+    config, endpoints = write_config(directory, body, circus_extra, endpoint)
     log = open(directory / "daemon.log", "wb")  # noqa: SIM115 - lives as long as the daemon
     proc = subprocess.Popen(
         [*launcher, *CIRCUS_TUI, "daemon", str(config)],
@@ -224,9 +231,13 @@ def daemon_factory(tmp_path: Path) -> Iterator[Callable[..., RunningDaemon]]:
     short = Path(f"/tmp/ct-{os.getpid()}-{os.urandom(3).hex()}")
 
     def factory(
-        body: str, circus_extra: str = "", sub: str = "d", launcher: Sequence[str] = ()
+        body: str,
+        circus_extra: str = "",
+        sub: str = "d",
+        launcher: Sequence[str] = (),
+        endpoint: str | None = None,
     ) -> RunningDaemon:
-        d = start_daemon(short / sub, body, circus_extra, launcher)
+        d = start_daemon(short / sub, body, circus_extra, launcher, endpoint)
         started.append(d)
         return d
 

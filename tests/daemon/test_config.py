@@ -472,6 +472,7 @@ stderr_file = "/var/log/full.err"
 max_bytes = 0
 backup_count = 10
 output_buffer = 500
+output_buffer_bytes = 1048576
 max_line_length = 4096
 
 [watchers.strings]
@@ -515,6 +516,7 @@ singleton = "yes"
         max_bytes=0,
         backup_count=10,
         output_buffer=500,
+        output_buffer_bytes=1048576,
         max_line_length=4096,
     )
     # Every option but singleton (which excludes numprocesses = 3) is away from its default.

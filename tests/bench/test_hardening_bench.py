@@ -35,7 +35,7 @@ import pytest
 import zmq
 
 from tests.conftest import RunningDaemon, start_daemon, wait_for
-from tests.daemon.client_support import Client, Flood, ulimit
+from tests.daemon.client_support import LINES_PROGRAM, Client, Flood, ulimit
 
 MIB = 1024 * 1024
 FLOOD_CLIENTS = int(os.environ.get("BENCH_FLOOD_CLIENTS", "1200"))
@@ -161,15 +161,6 @@ def test_flood_of_clients_at_ulimit_1024(bench_dir: Path) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # 2. a client that does not read, and a greedy one
-
-LINES_PROGRAM = (
-    "import sys, time\n"
-    "out = sys.stdout\n"
-    "for i in range(10_000):\n"
-    "    out.write(f'{i:06d} ' + 'x' * 193 + '\\n')\n"
-    "out.flush()\n"
-    "time.sleep(100000)\n"
-)
 
 
 def _wait_idle(d: RunningDaemon) -> None:

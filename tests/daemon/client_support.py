@@ -16,6 +16,16 @@ from tests.conftest import RunningDaemon, wait_for
 
 FLOOD = Path(__file__).with_name("client_flood.py")
 
+# 10,000 numbered lines of 200 bytes, then it stays: a backlog of about 2 MiB to `tail`.
+LINES_PROGRAM = (
+    "import sys, time\n"
+    "out = sys.stdout\n"
+    "for i in range(10_000):\n"
+    "    out.write(f'{i:06d} ' + 'x' * 193 + '\\n')\n"
+    "out.flush()\n"
+    "time.sleep(100000)\n"
+)
+
 
 def ulimit(spec: str) -> list[str]:
     """A launcher that starts the daemon under `ulimit SPEC` (`-n 1024`: soft and hard)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import RunningDaemon, wait_for
-from tests.daemon.client_support import Client, Flood, ulimit
+from tests.daemon.client_support import LINES_PROGRAM, Client, Flood, ulimit
 
 
 def daemon_log(d: RunningDaemon) -> str:
@@ -108,12 +108,7 @@ def test_new_clients_are_answered_while_the_daemon_is_busy(
     # A batch of connections is let go once its clients are gone, as counted from ZeroMQ's
     # events: a loop too busy to read them must not make it close a client just accepted.
     program = tmp_path / "lines.py"
-    program.write_text(
-        "import sys, time\n"
-        "sys.stdout.write(''.join(f'{i:06d} ' + 'x' * 193 + '\\n' for i in range(10_000)))\n"
-        "sys.stdout.flush()\n"
-        "time.sleep(100000)\n"
-    )
+    program.write_text(LINES_PROGRAM)
     d = daemon_factory(f'[watchers.lines]\ncmd = "{sys.executable} {program}"\n')
     wait_for(lambda: d.call("tail", name="lines", count=0)["last_seq"] >= 10_000)
     busy = Client(d.endpoint)
@@ -130,12 +125,7 @@ def test_clients_one_after_another_are_all_answered(daemon_factory: Any, tmp_pat
     # Each new client comes through a listening socket handed to ZeroMQ, unbound once its
     # client has left; that unbind must not swallow the wakeup for the next client's request.
     program = tmp_path / "lines.py"
-    program.write_text(
-        "import sys, time\n"
-        "sys.stdout.write(''.join(f'{i:06d} ' + 'x' * 193 + '\\n' for i in range(10_000)))\n"
-        "sys.stdout.flush()\n"
-        "time.sleep(100000)\n"
-    )
+    program.write_text(LINES_PROGRAM)
     d = daemon_factory(f'[watchers.lines]\ncmd = "{sys.executable} {program}"\n')
     wait_for(lambda: d.call("tail", name="lines", count=0)["last_seq"] >= 10_000)
     for _ in range(150):

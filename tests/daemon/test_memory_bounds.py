@@ -15,6 +15,7 @@ import pytest
 import zmq
 
 from tests.conftest import RunningDaemon, wait_for
+from tests.daemon.client_support import LINES_PROGRAM
 
 MIB = 1024 * 1024
 
@@ -50,16 +51,6 @@ def peak_rss() -> Iterator[Callable[[RunningDaemon], list[int]]]:
     done.set()
     for thread in threads:
         thread.join()
-
-
-LINES_PROGRAM = (
-    "import sys, time\n"
-    "out = sys.stdout\n"
-    "for i in range(10_000):\n"
-    "    out.write(f'{i:06d} ' + 'x' * 193 + '\\n')\n"
-    "out.flush()\n"
-    "time.sleep(100000)\n"
-)
 
 
 def test_a_client_that_does_not_read_holds_bounded_memory(

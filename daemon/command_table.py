@@ -183,7 +183,7 @@ _COMMANDS = (
         "start one watcher (glob) or all",
         (MATCHED_NAME, WAITING),
         changes=True,
-        console=(ConsoleUse("start-watcher", "Start {name}", "Start the watcher", SIMPLE),),
+        console=(ConsoleUse("start", "Start {name}", "Start the watcher", SIMPLE),),
     ),
     Command(
         "stop",
@@ -192,7 +192,7 @@ _COMMANDS = (
         changes=True,
         console=(
             ConsoleUse(
-                "stop-watcher",
+                "stop",
                 "Stop {name}",
                 "Stop the watcher (asks first)",
                 SIMPLE,
@@ -207,7 +207,7 @@ _COMMANDS = (
         changes=True,
         console=(
             ConsoleUse(
-                "restart-watcher",
+                "restart",
                 "Restart {name}",
                 "Restart the watcher (asks first)",
                 SIMPLE,
@@ -345,7 +345,7 @@ _COMMANDS = (
         changes=True,
         console=(
             ConsoleUse(
-                "remove-watcher",
+                "remove",
                 "Remove {name}",
                 "Remove the watcher (asks first)",
                 {"name": "{name}", "waiting": True},
@@ -366,7 +366,7 @@ _COMMANDS = (
         build=_reload,
         console=(
             ConsoleUse(
-                "reload-watcher",
+                "reload",
                 "Reload {name} gracefully",
                 "New processes first, then the old ones stop",
                 {"name": "{name}", "graceful": True, "waiting": True},

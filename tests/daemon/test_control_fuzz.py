@@ -10,15 +10,18 @@ import zmq
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from daemon.command_table import COMMANDS as TABLE
 from tests.conftest import RunningDaemon
 
+# Every command of the table but those that end or rewrite the daemon itself (quit, save and
+# reloadconfig are tested on their own), and names that are none.
 COMMANDS = [
-    "add", "rm", "incr", "decr", "start", "stop", "restart", "reload", "set", "get", "options",
-    "globaloptions", "list", "listsockets", "numprocesses", "numwatchers", "status", "stats",
-    "dstats", "signal", "kill", "tail", "history", "bogus", "LIST", "",
-]  # fmt: skip
-# Destructive commands are fuzzed on a watcher the test does not care about; quit, save and
-# reloadconfig would end or rewrite the daemon itself and are tested on their own.
+    *sorted(set(TABLE) - {"quit", "save", "reloadconfig"}),
+    "bogus",
+    "LIST",
+    "",
+]
+# Destructive commands are fuzzed on a watcher the test does not care about.
 NAMES = ["victim", "VICTIM", "nosuch", "", "circus", "a.b", "x" * 300]
 TOUCHES_ALL = {"start", "stop", "restart", "reload"}
 

@@ -4,7 +4,6 @@ default; TCP only when configured, and only on loopback."""
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import socket
 import stat
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 import zmq
 
+from daemon import checks
 from daemon.paths import check_socket, socket_dir
 from daemon.trusted import UnsafeDirectoryError
 
@@ -23,27 +23,11 @@ class EndpointError(ValueError):
 
 
 def check_endpoint(key: str, url: str) -> None:
-    if url.startswith("ipc://"):
-        if len(url) - len("ipc://") > 100:
-            raise EndpointError(f"{key}: ipc path longer than the 100 bytes a unix socket allows")
-        return
-    if url.startswith("tcp://"):
-        host = urlsplit(url).hostname or ""
-        if host in ("localhost",):
-            return
-        try:
-            addr = ipaddress.ip_address(host)
-        except ValueError:
-            raise EndpointError(
-                f"{key}: {url}: TCP endpoints must name a loopback address such as 127.0.0.1"
-            ) from None
-        if not addr.is_loopback:
-            raise EndpointError(
-                f"{key}: {url} is not a loopback address; the control protocol has no "
-                "authentication, so remote TCP access is refused (use ssh, or ipc://)"
-            )
-        return
-    raise EndpointError(f"{key}: {url}: only ipc:// and tcp:// endpoints are supported")
+    """The daemon's endpoints, its defaults included, by the rule the config file uses."""
+    try:
+        checks.endpoint(url)
+    except ValueError as exc:
+        raise EndpointError(f"{key}: {exc}") from None
 
 
 def check_client_endpoint(url: str) -> str:

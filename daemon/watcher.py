@@ -8,15 +8,13 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import random
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon import tree
+from daemon import checks, substitute, tree
 from daemon.backoff import RestartPolicy
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
@@ -30,9 +28,6 @@ Emit = Callable[[str, str, dict[str, Any]], None]
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
 ACTIVE, STARTING, STOPPING, STOPPED, FAILED = "active", "starting", "stopping", "stopped", "failed"
-
-# Circus's spelling, and its older ((circus.x)) one that configuration files still carry.
-_SUBST = re.compile(r"\$\(circus\.([A-Za-z0-9_.\-]+)\)|\(\(circus\.([A-Za-z0-9_.\-]+)\)\)")
 
 
 class Watcher:
@@ -148,9 +143,7 @@ class Watcher:
         async with self.lock:
             if target is None:
                 target = self.config.numprocesses + delta
-            if self.config.singleton:
-                target = min(target, 1)
-            target = max(0, min(target, 100_000))
+            target = checks.bounded_target(target, self.config.singleton)
             self.config = self.config.with_options({"numprocesses": target})
             if self.state in (ACTIVE, STARTING):
                 await self._reconcile()
@@ -278,13 +271,12 @@ class Watcher:
         marker = f"{self.instance}/{self.name}/{wid}/{self._spawn_seq}"
         cfg = self.config
         try:
-            argv = [self._substitute(a, wid) for a in cfg.argv()]
             proc = Process.spawn(
-                argv,
+                substitute.process_argv(cfg, wid, self.socket_fds),
                 wid=wid,
                 marker=marker,
-                env=self._environment(wid),
-                cwd=self._working_dir(),
+                env=substitute.process_env(cfg, wid, self.socket_fds),
+                cwd=substitute.working_dir(cfg, self.base_dir),
                 user=cfg.uid,
                 group=cfg.gid,
                 stdout=cfg.stdout,
@@ -431,45 +423,6 @@ class Watcher:
             self._retry.cancel()
             self._retry = None
         self.retry_at = None
-
-    def _environment(self, wid: int) -> dict[str, str]:
-        if self.config.copy_env:
-            env = dict(os.environ)
-        else:
-            # Commands must resolve as they would from the shell that started the daemon.
-            env = {"PATH": os.environ.get("PATH", os.defpath)}
-        for key, value in self.config.env.items():
-            env[key] = self._substitute(value, wid, env)
-        env["CIRCUS_TUI_WATCHER"] = self.name
-        env["CIRCUS_TUI_WID"] = str(wid)
-        return env
-
-    def _working_dir(self) -> str | None:
-        wd = self.config.working_dir
-        if wd is None:
-            return None
-        path = Path(os.path.expanduser(wd))
-        if not path.is_absolute() and self.base_dir is not None:
-            path = self.base_dir / path
-        return str(path)
-
-    def _substitute(self, text: str, wid: int, env: dict[str, str] | None = None) -> str:
-        def one(match: re.Match[str]) -> str:
-            key = match.group(1) or match.group(2)
-            if key == "wid":
-                return str(wid)
-            if key.startswith("env."):
-                source = env if env is not None else {**os.environ, **self.config.env}
-                return source.get(key[4:], "")
-            if key.startswith("sockets."):
-                wanted = key[8:].lower()
-                for name, fd in self.socket_fds.items():
-                    if name.lower() == wanted:
-                        return str(fd)
-                raise KeyError(f"no socket named {key[8:]!r}")
-            return match.group(0)
-
-        return _SUBST.sub(one, text)
 
     async def close(self) -> None:
         """Stop everything and release resources (daemon shutdown)."""

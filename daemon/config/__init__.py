@@ -12,7 +12,6 @@ from daemon.config.schema import (
     Config,
     DaemonSettings,
     SocketConfig,
-    check_endpoint,
     make_settings,
     make_socket_config,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "ConfigError",
     "DaemonSettings",
     "SocketConfig",
-    "check_endpoint",
     "load_config",
     "make_settings",
     "make_socket_config",

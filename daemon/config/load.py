@@ -12,6 +12,8 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import ParseError, TOMLKitError
 
+from daemon import checks
+from daemon.checks import CheckError, did_you_mean
 from daemon.config.keylines import KeyLines, dotted
 from daemon.config.schema import (
     TOP_LEVEL_KEYS,
@@ -23,15 +25,8 @@ from daemon.config.schema import (
     same_address,
     unknown_key,
 )
-from daemon.options import (
-    OPTIONS_BY_NAME,
-    OptionError,
-    WatcherConfig,
-    check_name,
-    check_option,
-    make_watcher_config,
-    suggest,
-)
+from daemon.options import OPTIONS_BY_NAME, WatcherConfig, check_option, make_watcher_config
+from daemon.substitute import variables
 
 
 class ConfigError(ValueError):
@@ -93,11 +88,6 @@ def parse_toml(text: str, path: Path | None) -> tomlkit.TOMLDocument:
         raise ConfigError(path, line, key, message if key else f"invalid TOML: {message}") from None
 
 
-_SOCKET_REFERENCE = re.compile(
-    r"\$\(circus\.sockets\.([\w.-]+)\)|\(\(circus\.sockets\.([\w.-]+)\)\)", re.IGNORECASE
-)
-
-
 class _Loader:
     def __init__(self, path: Path | None, lines: KeyLines) -> None:
         self.path = path
@@ -121,7 +111,7 @@ class _Loader:
     def settings(self, table: dict[str, Any]) -> DaemonSettings:
         try:
             settings = make_settings(table)
-        except OptionError as exc:
+        except CheckError as exc:
             raise self.fail(("circus", exc.key), exc.message) from None
         if settings.state_dir is not None:
             base = self.path.parent if self.path is not None else Path.cwd()
@@ -135,7 +125,7 @@ class _Loader:
         for name, values in self.named_tables("sockets", "socket", table):
             try:
                 sockets[name] = make_socket_config(name, values)
-            except OptionError as exc:
+            except CheckError as exc:
                 raise self.fail(("sockets", name, exc.key), exc.message) from None
             other = next((s for s in sockets.values() if same_address(s, sockets[name])), None)
             if other is not None and other.name != name:
@@ -154,20 +144,12 @@ class _Loader:
                     raise self.fail(("watchers", name, key), unknown_key(key, OPTIONS_BY_NAME))
                 try:
                     check_option(key, value)
-                except OptionError as exc:
+                except CheckError as exc:
                     raise self.fail(("watchers", name, key), exc.message) from None
             try:
                 config = make_watcher_config(name, values)
-            except OptionError as exc:
+            except CheckError as exc:
                 raise self.fail(("watchers", name, exc.key), exc.message) from None
-            # check_options compares only the keys it is given; the defaults count too.
-            if config.backoff_min > config.backoff_max:
-                key = "backoff_min" if "backoff_min" in values else "backoff_max"
-                raise self.fail(
-                    ("watchers", name, key),
-                    f"backoff_min ({config.backoff_min:g}) must not exceed "
-                    f"backoff_max ({config.backoff_max:g})",
-                )
             self.check_socket_references(name, values, sockets, config.use_sockets)
             watchers[name] = config
         return watchers
@@ -181,21 +163,22 @@ class _Loader:
             for text in texts:
                 if not isinstance(text, str):
                     continue
-                for match in _SOCKET_REFERENCE.finditer(text):
-                    wanted = match.group(1) or match.group(2)
+                for variable in variables(text):
+                    wanted = variable.socket
+                    if wanted is None:
+                        continue
                     # Without regard to case, as the spawner (and Circus) looks it up.
                     if wanted.lower() not in {n.lower() for n in sockets}:
-                        hint = suggest(wanted, sockets)
                         raise self.fail(
                             ("watchers", name, key),
-                            f"{match.group(0)} names no socket in [sockets]"
-                            + (f" (did you mean {hint!r}?)" if hint else ""),
+                            f"{variable.text} names no socket in [sockets]"
+                            + did_you_mean(wanted, sockets),
                         )
                     if not use:
                         # The number would be substituted but the descriptor not passed.
                         raise self.fail(
                             ("watchers", name, key),
-                            f"uses {match.group(0)} but use_sockets is not true",
+                            f"uses {variable.text} but use_sockets is not true",
                         )
 
     def named_tables(
@@ -204,7 +187,7 @@ class _Loader:
         seen: dict[str, str] = {}
         for name, values in table.items():
             try:
-                check_name(name, kind)
+                checks.name(name, kind)
             except ValueError as exc:
                 raise self.fail((section, name), str(exc)) from None
             if name.lower() in seen:

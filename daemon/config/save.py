@@ -14,12 +14,9 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import InlineTable, Table
 
+from daemon.checks import signal_name
 from daemon.config.load import ConfigError, parse_config_text, parse_toml
-from daemon.options import (
-    WATCHER_OPTIONS,
-    WatcherConfig,
-    signal_name,
-)
+from daemon.options import WATCHER_OPTIONS, WatcherConfig
 
 
 def save_config(path: str | Path, watchers: dict[str, WatcherConfig]) -> None:

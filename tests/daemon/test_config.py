@@ -141,7 +141,7 @@ ERRORS: list[tuple[str, str, int, str, str]] = [
         "[sockets.web]\nport = 70000\n",
         2,
         "sockets.web.port",
-        "expected 0 to 65535",
+        "must be at most 65535",
     ),
     (
         "port as a string",

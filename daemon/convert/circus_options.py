@@ -1,0 +1,85 @@
+"""What each Circus 0.19 option becomes here: the options that mean the same, and the reason
+for each one that does not carry over."""
+
+from __future__ import annotations
+
+# Circus watcher options that mean the same here; their values go through check_option.
+SHARED_OPTIONS = (
+    "cmd",
+    "args",
+    "numprocesses",
+    "working_dir",
+    "copy_env",
+    "shell",
+    "uid",
+    "gid",
+    "stop_signal",
+    "graceful_timeout",
+    "respawn",
+    "autostart",
+    "priority",
+    "singleton",
+    "warmup_delay",
+    "max_age",
+    "max_age_variance",
+    "max_retry",
+    "use_sockets",
+)
+
+FLAPPING_HINT = "flapping is built in: see backoff_min, backoff_max, stable_after and max_retry"
+
+# Watcher options with a known reason why they do not carry over.
+WATCHER_NOTES = {
+    "check_flapping": FLAPPING_HINT,
+    "flapping_attempts": FLAPPING_HINT,
+    "flapping_window": FLAPPING_HINT,
+    "flapping_retry_in": FLAPPING_HINT,
+    "flapping_max_retry": FLAPPING_HINT,
+    "stop_children": "not needed: a stop always reaches the whole process tree",
+    "send_hup": "is not supported: reload restarts the processes",
+    "copy_path": "is not supported: set PYTHONPATH in env instead",
+    "executable": "is not supported: put the program in cmd",
+    "on_demand": "is not supported: processes start with the daemon or on `start`",
+    "env": "is not read by Circus in a watcher section: use an [env:NAME] section",
+    "close_child_stdin": "is not supported: stdin is always /dev/null",
+}
+
+CIRCUS_NOTES = {
+    "check_delay": "has no equivalent (exits are noticed at once)",
+    "endpoint_owner": "has no equivalent (ipc sockets are private to the daemon's user)",
+    "multicast_endpoint": "has no equivalent (no discovery: no UDP port is ever opened)",
+    "statsd": "is not needed (stats are always published on stats_endpoint)",
+    "httpd": "is not supported (no web console: use the circus-tui console)",
+    "httpd_host": "is not supported (no web console: use the circus-tui console)",
+    "httpd_port": "is not supported (no web console: use the circus-tui console)",
+    "debug": "has no equivalent",
+    "debug_gc": "has no equivalent",
+    "pidfile": "has no equivalent (the daemon keeps daemon.json in state_dir)",
+    "loglevel": "has no equivalent",
+    "logoutput": "has no equivalent (the daemon logs to stderr)",
+    "loggerconfig": "has no equivalent",
+    "fqdn_prefix": "has no equivalent",
+    "umask": "has no equivalent",
+    "warmup_delay": "has no equivalent (per-watcher warmup_delay is kept)",
+    "papa_endpoint": "has no equivalent",
+}
+
+# [circus] switches that only matter when turned on.
+SWITCHES = ("statsd", "httpd", "debug", "debug_gc")
+
+CIRCUS_ENDPOINTS = {
+    "endpoint": "tcp://127.0.0.1:5555",
+    "pubsub_endpoint": "tcp://127.0.0.1:5556",
+    "stats_endpoint": "tcp://127.0.0.1:5557",
+}
+
+FILE_STREAMS = ("FileStream", "WatchedFileStream", "TimedRotatingFileStream")
+_FILE_OPTIONS = {"class", "filename", "max_bytes", "backup_count"}
+# The options each stream class takes that carry over; the others get a warning.
+STREAM_OPTIONS: dict[str, set[str]] = {
+    "StdoutStream": {"class"},
+    "FancyStdoutStream": {"class", "color"},
+    "FileStream": _FILE_OPTIONS,
+    "WatchedFileStream": {"class", "filename"},
+    "TimedRotatingFileStream": {"class", "filename", "backup_count"},
+}

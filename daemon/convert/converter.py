@@ -1,0 +1,299 @@
+"""Turning a Circus .ini (read by convert.ini) into this daemon's configuration: the values
+that carry over, checked by the same rules as the TOML file, and a warning for each loss."""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from daemon import checks
+from daemon.checks import CheckError
+from daemon.config import SOCKET_CHECKS, ConfigError, make_socket_config, parse_config_text
+from daemon.convert.circus_options import (
+    CIRCUS_ENDPOINTS,
+    CIRCUS_NOTES,
+    FLAPPING_HINT,
+    SHARED_OPTIONS,
+    SWITCHES,
+    WATCHER_NOTES,
+)
+from daemon.convert.ini import CircusIni
+from daemon.convert.render import WatcherDraft, render
+from daemon.convert.streams import convert_streams
+from daemon.options import check_option, make_watcher_config
+from daemon.substitute import lower_socket_names, variables
+
+
+class Converter:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self.ini = CircusIni(path, self.warn)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def convert(self) -> tuple[str, list[str]]:
+        settings = self.settings()
+        sockets = self.sockets()
+        watchers = self.watchers()
+        self.apply_env(watchers)
+        for section in self.ini.sections():
+            if section.startswith("plugin:"):
+                use = self.ini.get(section, "use")
+                if "flapping" in use.lower():
+                    self.warn(f"{section}: {FLAPPING_HINT}")
+                else:
+                    self.warn(f"{section}: plugins are not supported")
+            elif section in ("circus", "env") or section.startswith(
+                ("watcher:", "socket:", "env:")
+            ):
+                continue
+            else:
+                self.warn(f"[{section}]: not a Circus section; ignored")
+        for watcher in watchers:
+            self.check_socket_references(watcher, sockets)
+        text = render(self.path.name, self.ini.included, settings, watchers, sockets)
+        try:
+            parse_config_text(text)
+        except ConfigError as exc:
+            self.warn(f"the converted file needs a fix by hand: {exc.key}: {exc.message}")
+        return text, self.warnings
+
+    # -- [circus] --------------------------------------------------------------------------
+
+    def settings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        values = self.ini.items("circus")
+        for key, value in values.items():
+            if key in CIRCUS_ENDPOINTS:
+                try:
+                    out[key] = checks.endpoint(value)
+                except ValueError as exc:
+                    self.warn(f"circus: {key} = {value!r} left out: {exc}")
+            elif key in ("include", "include_dir") or (
+                key in SWITCHES and not checks.is_true(value)
+            ):
+                continue
+            elif key in CIRCUS_NOTES:
+                self.warn(f"circus: {key} {CIRCUS_NOTES[key]}")
+            else:
+                self.warn(f"circus: {key} is not supported")
+        missing = [k for k in CIRCUS_ENDPOINTS if k not in values]
+        if missing:
+            spelled = ", ".join(f"{k} = {CIRCUS_ENDPOINTS[k]!r}" for k in missing)
+            self.warn(
+                f"circus: Circus defaulted to {spelled}; circus-tui defaults to private ipc "
+                "sockets instead (set them in [circus] to keep circusctl's defaults working)"
+            )
+        return out
+
+    # -- [socket:NAME] ---------------------------------------------------------------------
+
+    def sockets(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for section in self.ini.sections():
+            if not section.startswith("socket:"):
+                continue
+            # Circus lower-cases socket names, and so their $(circus.sockets.NAME) lookups.
+            name = section.split(":", 1)[1].strip().lower()
+            try:
+                checks.name(name, "socket")
+            except ValueError as exc:
+                self.warn(f"socket {name!r} left out: {exc}")
+                continue
+            values: dict[str, Any] = {}
+            raw = self.ini.items(section)
+            for key, value in raw.items():
+                if key not in SOCKET_CHECKS:  # interface, proto
+                    self.warn(f"socket {name}: {key} is not supported")
+                    continue
+                try:
+                    values[key] = SOCKET_CHECKS[key](_socket_value(key, value))
+                except ValueError as exc:
+                    self.warn(f"socket {name}: {key} = {value!r} left out: {exc}")
+            if "path" in values:
+                for key in ("host", "port"):
+                    if values.pop(key, None) is not None:
+                        self.warn(f"socket {name}: {key} left out (path makes it a unix socket)")
+                if values.get("family") in ("AF_INET", "AF_INET6"):
+                    self.warn(f"socket {name}: family left out (path makes it AF_UNIX)")
+                    del values["family"]
+            elif values.get("family") != "AF_UNIX" and "port" not in values:
+                # Circus's default port; ours (0, any free port) would surprise.
+                values["port"] = 8080
+            try:
+                make_socket_config(name, values)
+            except CheckError as exc:
+                self.warn(f"socket {name} left out: {exc.key}: {exc.message}")
+                continue
+            out[name] = values
+        return out
+
+    # -- [watcher:NAME] --------------------------------------------------------------------
+
+    def watchers(self) -> list[WatcherDraft]:
+        watchers: list[WatcherDraft] = []
+        seen: set[str] = set()
+        for section in self.ini.sections():
+            if not section.startswith("watcher:"):
+                continue
+            original = section.split(":", 1)[1]
+            name = self.watcher_name(original, seen)
+            if name is None:
+                continue
+            seen.add(name.lower())
+            watcher = WatcherDraft(name, original)
+            streams: dict[str, dict[str, str]] = {}
+            for key, value in self.ini.items(section).items():
+                self.watcher_option(watcher, key, value, streams)
+            for option, text in convert_streams(watcher, streams, self.warn):
+                self.watcher_option(watcher, option, text, {}, shared=True)
+            if "cmd" not in watcher.values:
+                self.warn(f"watcher {original}: no cmd; left out")
+                continue
+            self.check_watcher(watcher)
+            watchers.append(watcher)
+        return watchers
+
+    def watcher_name(self, original: str, seen: set[str]) -> str | None:
+        name = original.strip()
+        try:
+            checks.name(name)
+        except ValueError:
+            name = re.sub(r"[.\s]+", "_", name)
+            if name.lower() == "circus":
+                name = "circus_"
+            try:
+                checks.name(name)
+            except ValueError as exc:
+                self.warn(f"watcher {original!r} left out: {exc}")
+                return None
+            self.warn(
+                f"watcher {original!r} renamed {name!r} "
+                "(names cannot contain '.' or spaces, and 'circus' is reserved)"
+            )
+        if name.lower() in seen:
+            self.warn(f"watcher {original!r} left out: same name as another watcher")
+            return None
+        return name
+
+    def watcher_option(
+        self,
+        watcher: WatcherDraft,
+        key: str,
+        value: str,
+        streams: dict[str, dict[str, str]],
+        shared: bool = False,
+    ) -> None:
+        name = watcher.name
+        if key in SHARED_OPTIONS or shared:
+            try:
+                checked = check_option(key, value)
+            except CheckError as exc:
+                if key in ("uid", "gid") and exc.message.startswith("no such"):
+                    # Left out, the program would run as the daemon's user (often root); the
+                    # file may well be converted on another machine than it runs on.
+                    self.warn(
+                        f"watcher {name}: {key} = {value!r} kept, but {exc.message}: "
+                        "the daemon refuses the file until it exists"
+                    )
+                    checked = value.strip()
+                else:
+                    self.warn(f"watcher {name}: {key} = {value!r} left out: {exc.message}")
+                    return
+            watcher.values[key] = checked
+            if key == "args":
+                watcher.spelled[key] = value
+            elif key == "stop_signal":
+                text = value.strip()
+                watcher.spelled[key] = int(text) if text.isdigit() else text.upper()
+            elif key in ("uid", "gid") and isinstance(checked, str):
+                watcher.spelled[key] = checked
+        elif key.startswith(("stdout_stream.", "stderr_stream.")):
+            stream, option = key.split(".", 1)
+            streams.setdefault(stream, {})[option] = value
+        elif key in ("close_child_stdout", "close_child_stderr"):
+            if checks.is_true(value):
+                watcher.values[key.removeprefix("close_child_")] = "discard"
+        elif key == "close_child_stdin" and checks.is_true(value):
+            return  # what every process gets here anyway
+        elif key in WATCHER_NOTES:
+            self.warn(f"watcher {name}: {key} {WATCHER_NOTES[key]}")
+        else:
+            self.warn(f"watcher {name}: {key} is not supported")
+
+    def check_watcher(self, watcher: WatcherDraft) -> None:
+        """Drop what the two options check together refuses (a singleton with 3 processes),
+        as Circus would have refused to start it."""
+        unknown = {  # users and groups of another machine: kept (see watcher_option)
+            key: watcher.values[key]
+            for key in ("uid", "gid")
+            if isinstance(watcher.values.get(key), str) and not str(watcher.values[key]).isdigit()
+        }
+        values = {k: v for k, v in watcher.values.items() if k not in unknown}
+        for _ in range(len(values)):
+            try:
+                make_watcher_config(watcher.name, values)
+                return
+            except CheckError as exc:
+                if exc.key not in values or exc.key == "cmd":
+                    self.warn(f"watcher {watcher.name}: {exc.key}: {exc.message}")
+                    return
+                self.warn(f"watcher {watcher.name}: {exc.key} left out: {exc.message}")
+                del values[exc.key]
+                del watcher.values[exc.key]
+                watcher.spelled.pop(exc.key, None)
+
+    def check_socket_references(self, watcher: WatcherDraft, sockets: dict[str, Any]) -> None:
+        for key in ("cmd", "args"):
+            text = watcher.spelled.get(key, watcher.values.get(key))
+            if not isinstance(text, str):
+                continue
+            fixed = lower_socket_names(text)
+            for variable in variables(fixed):
+                if variable.socket is not None and variable.socket not in sockets:
+                    self.warn(f"watcher {watcher.name}: {variable.text} names no [socket:...]")
+            if fixed != text:
+                if key in watcher.spelled:
+                    watcher.spelled[key] = fixed
+                watcher.values[key] = check_option(key, fixed)
+
+    # -- [env] and [env:NAMES] -------------------------------------------------------------
+
+    def apply_env(self, watchers: list[WatcherDraft]) -> None:
+        if self.ini.has("env"):
+            common = self.ini.items("env")
+            for watcher in watchers:
+                watcher.env.update(common)
+        for section in self.ini.sections():
+            if not section.startswith("env:"):
+                continue
+            values = self.ini.items(section)
+            for pattern in (p.strip() for p in section.split(":", 1)[1].split(",")):
+                matched = [w for w in watchers if fnmatchcase(w.original, pattern)]
+                if not matched:
+                    self.warn(f"[{section}]: {pattern!r} matches no watcher")
+                for watcher in matched:
+                    watcher.env.update(values)
+        for watcher in watchers:
+            if watcher.env:
+                try:
+                    watcher.values["env"] = check_option("env", watcher.env)
+                except CheckError as exc:
+                    self.warn(f"watcher {watcher.name}: env left out: {exc.message}")
+
+
+def _socket_value(key: str, value: str) -> Any:
+    """The typed value of a Circus socket option, as Circus reads it (the bounds are the
+    config's, checked after)."""
+    if key in ("port", "backlog"):
+        return checks.integer()(value)
+    if key in ("so_reuseport", "replace", "blocking"):
+        return checks.boolean(value)
+    # umask stays a string: Circus's documentation means octal ("umask = 000" gives a 777
+    # socket), which is how the config check reads a string of digits.
+    return value.strip()

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon import fdlimit, tree
+from daemon import exits, fdlimit, tree
 from daemon.output import OutputLog, PipeReader
 
 SCAN_REUSE = 0.1
@@ -31,12 +31,7 @@ class ExitStatus:
         return -self.signal if self.signal is not None else (self.code or 0)
 
     def describe(self) -> str:
-        if self.signal is not None:
-            try:
-                return f"killed by {signal.Signals(self.signal).name}"
-            except ValueError:
-                return f"killed by signal {self.signal}"
-        return f"exited with code {self.code}"
+        return exits.describe(self.code, self.signal)
 
     @classmethod
     def from_wait_status(cls, status: int) -> ExitStatus:

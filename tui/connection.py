@@ -20,15 +20,13 @@ import zmq.asyncio
 from daemon import protocol
 from daemon.client import AsyncClient, CallError, connect
 from daemon.paths import UnsafeDirectoryError
-from tui.logbuffer import LogBuffer
+from tui.scrollback import Backlog, Refill
 from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
 
 log = logging.getLogger("circus-tui.console")
 
 BURST = 0.005  # seconds of stream handling before the loop gets a turn
 HEARTBEAT = 2.0  # seconds between status refreshes, which double as liveness checks
-REFILL_LINES = 2000  # at most this much backlog is fetched per refill; the rest is on disk
-MIN_REFILL_LINES = 20
 RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
 
@@ -184,8 +182,8 @@ class Link:
             await asyncio.sleep(HEARTBEAT)
             reply = await self.client.call("status", timeout=HEARTBEAT + 1)
             self.store.apply_status(reply)
-            for name, _since, token in self.store.stale_output():
-                self._start_refill(self.store.log, [name], REFILL_LINES, token)
+            for refill in self.store.stale_output():
+                self._start_refill(refill)
             self.on_change()
 
     async def _messages(self, sock: zmq.asyncio.Socket) -> AsyncIterator[tuple[bytes, bytes]]:
@@ -212,10 +210,9 @@ class Link:
             except ValueError:
                 continue
             if topic.startswith(b"output."):
-                gap = self.store.apply_output(data)
-                if gap is not None:
-                    name, _since, token = gap
-                    self._start_refill(self.store.log, [name], REFILL_LINES, token)
+                refill = self.store.apply_output(data)
+                if refill is not None:
+                    self._start_refill(refill)
             else:
                 rest = topic.decode("utf-8", "replace")[len(protocol.EVENT_PREFIX) :]
                 name, _, event = rest.rpartition(".")
@@ -247,42 +244,35 @@ class Link:
         store = self.store
         if store.connection != CONNECTED or not store.streams_output:
             return
-        if store.log_all:
-            names = list(store.watchers)
-            # As much as the all-watchers view keeps, shared out between them.
-            count = max(MIN_REFILL_LINES, store.all_log.maxlen // max(1, len(names)))
-        elif store.selected is not None:
-            names, count = [store.selected], REFILL_LINES
-        else:
-            return
-        token = store.begin_refill(store.log, names)
-        self._start_refill(store.log, names, count, token)
+        refill = store.refill_on_screen()
+        if refill is not None:
+            self._start_refill(refill)
 
-    def _start_refill(self, buffer: LogBuffer, names: list[str], count: int, token: int) -> None:
-        task = asyncio.ensure_future(self._refill(buffer, names, count, token))
+    def _start_refill(self, refill: Refill) -> None:
+        task = asyncio.ensure_future(self._refill(refill))
         self._refills.add(task)
         task.add_done_callback(self._refills.discard)
 
-    async def _refill(self, buffer: LogBuffer, names: list[str], count: int, token: int) -> None:
+    async def _refill(self, refill: Refill) -> None:
         replies = await asyncio.gather(
             *(
-                self.call("tail", name=name, since=buffer.seen.get(name, 0), count=count)
-                for name in names
+                self.call("tail", name=name, since=since, count=refill.count)
+                for name, since in refill.since.items()
             ),
             return_exceptions=True,
         )
-        backlogs: dict[str, tuple[list[dict[str, Any]], int] | None] = {}
-        for name, reply in zip(names, replies, strict=True):
+        backlogs: dict[str, Backlog | None] = {}
+        for name, reply in zip(refill.since, replies, strict=True):
             if isinstance(reply, asyncio.CancelledError):
                 raise reply
             ok = isinstance(reply, dict) and isinstance(reply.get("lines"), list)
             backlogs[name] = (reply["lines"], int(reply.get("last_seq", 0))) if ok else None
-        self.store.finish_refill(buffer, backlogs, token)
+        self.store.finish_refill(refill, backlogs)
         self.on_change()
 
     async def _read_stats(self, sock: zmq.asyncio.Socket) -> None:
         async for topic, body in self._messages(sock):
-            parts = topic.decode("utf-8", "replace").split(".")
+            parts = protocol.parse_topic(topic)
             if len(parts) < 2 or parts[1] in ("sockets", "circus"):
                 continue
             # Per-process stats matter only for the watcher on screen: most of the stream

@@ -1,9 +1,8 @@
 """The log pane's model: bounded scrollback and a filter.
 
 One buffer per thing the pane can show (a watcher's output, or every watcher's): what one
-watcher prints never pushes another's lines out. Each buffer records how far it has seen
-each watcher's stream (`seen`, by sequence number), so that it can be brought up to date
-when it is shown again.
+watcher prints never pushes another's lines out. Which buffer is on screen, and how far each
+has seen the daemon's streams, is `tui.scrollback`'s.
 
 Plain Python, no Textual. Built for a flood: 10,000 lines a second arrive in a few batches, so
 every update costs O(new entries), never O(buffer):
@@ -79,8 +78,6 @@ class LogBuffer:
         self.maxlen = maxlen
         self.generation = 0
         self.filter_error: str | None = None
-        # Per watcher, the last sequence number this buffer holds or has skipped past.
-        self.seen: dict[str, int] = {}
         self._entries: list[LogEntry] = []
         self._offset = 0  # absolute number of _entries[0]
         self._first = 0  # absolute number of the oldest live entry
@@ -176,8 +173,7 @@ class LogBuffer:
         self._trim()
 
     def clear(self) -> None:
-        """Forget every entry, and how far each watcher was seen."""
-        self.seen = {}
+        """Forget every entry (the filter stays)."""
         self._entries = []
         self._offset = self._first = self._total
         if self._vis is not None:

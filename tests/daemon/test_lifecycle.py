@@ -15,15 +15,9 @@ import psutil
 import pytest
 
 from tests.conftest import Subscriber, wait_for, write_config
+from tests.support.procs import alive
 
 PY = sys.executable
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def test_kill_9_is_replaced_at_once_and_reported(daemon_factory: Any) -> None:

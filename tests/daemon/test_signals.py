@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from tests.conftest import Subscriber, wait_for
-from tests.daemon.test_lifecycle import alive
+from tests.support.procs import alive
 
 # How deploy scripts and CI jobs start a daemon: a background job of a non-interactive shell,
 # which starts it with SIGINT and SIGQUIT ignored. The shell waits, so that it outlives it.

@@ -408,8 +408,7 @@ def apply_output(store: Store) -> None:
         for name in names
         if output.get(name, {}).get("lines")
     }
-    token = store.begin_refill(store.log, backlogs)
-    store.finish_refill(store.log, backlogs, token)
+    store.finish_refill(store.scrollback.begin_refill(backlogs), backlogs)
 
 
 # -- the store ----------------------------------------------------------------------------

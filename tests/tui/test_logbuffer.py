@@ -139,13 +139,12 @@ def test_generation_bumps_when_rendered_lines_are_invalid() -> None:
     assert len(buffer) == 0
 
 
-def test_clear_keeps_the_filter_and_forgets_what_was_seen() -> None:
+def test_clear_keeps_the_filter_and_forgets_the_watchers() -> None:
     buffer = LogBuffer()
     buffer.set_filter("x")
     buffer.extend([entry("x1"), entry("x2", "db")])
-    buffer.seen["web"] = 1
     buffer.clear()
-    assert len(buffer) == 0 and buffer.seen == {}
+    assert len(buffer) == 0 and buffer.watchers == set()
     buffer.extend([entry("x3"), entry("y")])
     assert texts(buffer) == ["x3"]
 

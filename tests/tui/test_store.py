@@ -6,14 +6,9 @@ from typing import Any
 
 import pytest
 
-from tui.store import (
-    CONNECTED,
-    DISCONNECTED,
-    Store,
-    fmt_bytes,
-    fmt_duration,
-    sparkline,
-)
+from daemon.process import ExitStatus
+from tui.scrollback import MIN_REFILL_LINES, REFILL_LINES
+from tui.store import CONNECTED, DISCONNECTED, Store
 
 
 class Clock:
@@ -132,22 +127,7 @@ def batch(name: str, *lines: dict[str, Any]) -> dict[str, Any]:
 
 def refill(store: Store, name: str, lines: list[dict[str, Any]], last_seq: int) -> None:
     """What the link does when a watcher is shown: fetch its backlog with `tail`."""
-    token = store.begin_refill(store.log, [name])
-    store.finish_refill(store.log, {name: (lines, last_seq)}, token)
-
-
-def test_output_gap_waits_for_refill_and_keeps_order(store: Store) -> None:
-    store.select("web")
-    refill(store, "web", [line(1, "a"), line(2, "b")], last_seq=2)
-    assert store.apply_output(batch("web", line(3, "c"))) is None
-    gap = store.apply_output(batch("web", line(6, "f")))
-    assert gap is not None and gap[:2] == ("web", 3)
-    # Batches that arrive while the refill is on its way wait for it.
-    assert store.apply_output(batch("web", line(7, "g"))) is None
-    assert shown(store) == ["a", "b", "c"]
-    backlog = [line(4, "d"), line(5, "e"), line(6, "f")]
-    store.finish_refill(store.log, {"web": (backlog, 6)}, gap[2])
-    assert shown(store) == ["a", "b", "c", "d", "e", "f", "g"]
+    store.finish_refill(store.scrollback.begin_refill([name]), {name: (lines, last_seq)})
 
 
 def test_output_that_ended_while_the_console_was_stopped_is_fetched(store: Store) -> None:
@@ -161,9 +141,9 @@ def test_output_that_ended_while_the_console_was_stopped_is_fetched(store: Store
     store.apply_output(batch("web", line(3, "c")))
     # Heartbeat 2, a heartbeat later: 4 and 5 never came. Now they are fetched.
     store.apply_status(status(web={"output_seq": 5}))
-    [(name, since, token)] = store.stale_output()
-    assert (name, since) == ("web", 3)
-    store.finish_refill(store.log, {"web": ([line(5, "e")], 5)}, token)
+    [stale] = store.stale_output()
+    assert stale.since == {"web": 3} and stale.count == REFILL_LINES
+    store.finish_refill(stale, {"web": ([line(5, "e")], 5)})
     assert shown(store)[:3] == ["a", "b", "c"] and shown(store)[-1] == "e"
     assert "1 line not fetched" in " ".join(shown(store))
     # Caught up: nothing more to fetch.
@@ -172,98 +152,10 @@ def test_output_that_ended_while_the_console_was_stopped_is_fetched(store: Store
     assert store.stale_output() == []
 
 
-def test_batches_wait_for_the_backlog_of_a_watcher_just_shown(store: Store) -> None:
-    store.select("web")
-    token = store.begin_refill(store.log, ["web"])
-    # Live output can beat the backlog's reply: it must not make the backlog look old.
-    store.apply_output(batch("web", line(8, "h")))
-    store.finish_refill(store.log, {"web": ([line(6, "f"), line(7, "g")], 7)}, token)
-    assert shown(store) == ["f", "g", "h"]
-
-
-def test_duplicate_lines_from_backlog_and_stream_are_shown_once(store: Store) -> None:
-    store.select("web")
-    store.apply_output(batch("web", line(5, "x"), line(6, "y")))
-    refill(store, "web", [line(4, "w"), line(5, "x"), line(6, "y")], last_seq=6)
-    assert shown(store).count("x") == 1 and shown(store).count("y") == 1
-
-
 def test_output_of_a_watcher_not_on_screen_is_ignored(store: Store) -> None:
     store.select("web")
     assert store.apply_output(batch("api", line(1, "late"))) is None
     assert shown(store) == []
-
-
-def test_each_watcher_keeps_its_own_scrollback() -> None:
-    store = Store(clock=Clock(), log_lines=50)
-    store.apply_status(status(quiet={}, chatty={}))
-    store.select("quiet")
-    refill(store, "quiet", [line(1, "quiet 1"), line(2, "quiet 2")], last_seq=2)
-    store.select("chatty")
-    refill(store, "chatty", [line(n, f"chatty {n}") for n in range(1, 501)], last_seq=500)
-    assert len(store.log) == 50  # bounded
-    store.select("quiet")
-    # Its lines were not pushed out by the other's; only what is new is fetched.
-    assert shown(store) == ["quiet 1", "quiet 2"]
-    refill(store, "quiet", [line(3, "quiet 3")], last_seq=3)
-    assert shown(store) == ["quiet 1", "quiet 2", "quiet 3"]
-
-
-def test_a_backlog_too_long_to_fetch_leaves_a_note(store: Store) -> None:
-    store.select("web")
-    refill(store, "web", [line(1, "a")], last_seq=1)
-    store.select("api")
-    store.select("web")
-    refill(store, "web", [line(2000, "new")], last_seq=2000)
-    texts = shown(store)
-    assert texts[0] == "a" and texts[-1] == "new"
-    assert "1,998 lines not fetched" in texts[1] and store.log.visible(1).stream == "note"
-
-
-def test_only_the_last_watchers_shown_keep_their_scrollback() -> None:
-    store = Store(clock=Clock(), kept_logs=2)
-    store.apply_status(status(a={}, b={}, c={}))
-    for name in ("a", "b", "c"):
-        store.select(name)
-        refill(store, name, [line(1, f"from {name}")], last_seq=1)
-    store.select("a")  # a was dropped: shown again from scratch
-    assert shown(store) == [] and "a" not in store.log.seen
-    store.select("c")
-    assert shown(store) == ["from c"]
-
-
-def test_all_watchers_view_merges_backlogs_in_time_order(store: Store) -> None:
-    def at(seq: int, text: str, when: float) -> dict[str, Any]:
-        return {**line(seq, text), "time": when}
-
-    store.set_log_all(True)
-    token = store.begin_refill(store.log, ["web", "api", "worker"])
-    store.finish_refill(
-        store.log,
-        {
-            "web": ([at(1, "web 1", 1.0), at(2, "web 2", 3.0)], 2),
-            "api": ([at(1, "api 1", 2.0)], 1),
-            "worker": None,  # could not be fetched: nothing to show, nothing waits
-        },
-        token,
-    )
-    assert shown(store) == ["web 1", "api 1", "web 2"]
-    store.apply_output(batch("worker", line(1, "worker 1")))
-    assert shown(store)[-1] == "worker 1"
-    store.set_filter("API")
-    assert shown(store) == ["api 1"]
-    store.set_log_all(False)
-    assert not store.all_log.seen  # left: refetched when shown again
-
-
-def test_a_restarted_daemon_keeps_what_was_shown_and_starts_afresh(store: Store) -> None:
-    store.select("web")
-    refill(store, "web", [line(41, "before")], last_seq=41)
-    store.forget_output()
-    assert store.log.seen == {}
-    refill(store, "web", [line(1, "after")], last_seq=1)
-    texts = shown(store)
-    assert texts[0] == "before" and "daemon restarted" in texts[1] and texts[2] == "after"
 
 
 def test_connection_state_changes_are_flagged(store: Store) -> None:
@@ -287,86 +179,26 @@ def test_circusd_targets_come_from_options() -> None:
     assert not s.streams_output
 
 
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [(0, "0B"), (1023, "1023B"), (1536, "1.5K"), (5 * 2**20, "5.0M"), (3 * 2**30, "3.0G")],
-)
-def test_fmt_bytes(value: int, text: str) -> None:
-    assert fmt_bytes(value) == text
-
-
-def test_fmt_duration_and_sparkline() -> None:
-    assert [fmt_duration(s) for s in (None, 5, 65, 3700, 90000)] == [
-        "-", "5s", "1m05s", "1h01m", "1d01h",
-    ]  # fmt: skip
-    assert sparkline([0, 50, 100], 3, top=100) == "▁▅█"
-    assert sparkline([], 5) == ""
-    assert len(sparkline(range(100), 12)) == 12
-
-
 def test_a_later_refill_supersedes_an_earlier_one_of_the_same_buffer() -> None:
     # Quick back and forth: a, b, a again while a's first backlog is still on its way.
     store = Store(clock=Clock())
     store.apply_status(status(a={}, b={}))
     store.select("a")
     refill(store, "a", [line(n, f"a{n}") for n in range(1, 6)], last_seq=5)
-    buffer = store.log
     store.select("b")
     store.select("a")
-    first = store.begin_refill(buffer, ["a"])  # since 5
+    first = store.refill_on_screen()
+    assert first is not None and first.since == {"a": 5}
     store.select("b")
     store.apply_output(batch("a", line(11, "a11")))  # a is not on screen: not taken
     store.select("a")
-    second = store.begin_refill(buffer, ["a"])  # since 5 as well
+    second = store.refill_on_screen()
+    assert second is not None and second.since == {"a": 5}
     store.apply_output(batch("a", line(12, "a12")))  # waits for the second
-    store.finish_refill(buffer, {"a": ([line(n, f"a{n}") for n in range(6, 11)], 10)}, first)
+    store.finish_refill(first, {"a": ([line(n, f"a{n}") for n in range(6, 11)], 10)})
     assert shown(store) == [f"a{n}" for n in range(1, 6)]  # superseded: nothing taken
-    store.finish_refill(buffer, {"a": ([line(n, f"a{n}") for n in range(6, 12)], 11)}, second)
+    store.finish_refill(second, {"a": ([line(n, f"a{n}") for n in range(6, 12)], 11)})
     assert shown(store) == [f"a{n}" for n in range(1, 13)]
-
-
-def test_a_refill_from_before_a_daemon_restart_is_dropped() -> None:
-    store = Store(clock=Clock())
-    store.apply_status(status(a={}))
-    store.select("a")
-    refill(store, "a", [line(n, f"old{n}") for n in range(1, 4)], last_seq=3)
-    buffer = store.log
-    gap = store.apply_output(batch("a", line(9, "old9")))  # a gap: a refill goes out
-    assert gap is not None
-    store.forget_output()  # the link met a new daemon instance
-    token = store.begin_refill(buffer, ["a"])
-    store.apply_output(batch("a", line(5, "new5"), line(6, "new6")))  # waits
-    store.finish_refill(buffer, {"a": None}, gap[2])  # the old session's, timed out
-    store.finish_refill(buffer, {"a": ([line(n, f"new{n}") for n in range(1, 7)], 6)}, token)
-    assert [t for t in shown(store) if t.startswith("new")] == [f"new{n}" for n in range(1, 7)]
-    assert not any(t.startswith("…") for t in shown(store))
-
-
-def test_batches_lost_after_a_refill_are_counted_exactly() -> None:
-    store = Store(clock=Clock())
-    store.apply_status(status(a={}))
-    store.select("a")
-    token = store.begin_refill(store.log, ["a"])
-    store.apply_output(batch("a", line(9, "a9")))  # waits; 6, 7 and 8 were never published
-    store.finish_refill(store.log, {"a": ([line(4, "a4"), line(5, "a5")], 5)}, token)
-    assert shown(store)[:2] == ["a4", "a5"] and shown(store)[-1] == "a9"
-    assert shown(store)[2].startswith("… 3 lines lost here")
-    token = store.begin_refill(store.log, ["a"])
-    store.apply_output(batch("a", line(11, "a11")))
-    store.finish_refill(store.log, {"a": None}, token)
-    assert shown(store)[-2].startswith("… 1 line could not be fetched here")
-
-
-def test_a_kept_scrollback_the_filter_hides_is_still_kept() -> None:
-    store = Store(clock=Clock())
-    store.apply_status(status(a={}, b={}))
-    store.select("a")
-    refill(store, "a", [line(n, f"a {n}") for n in range(1, 101)], last_seq=100)
-    kept = store.log
-    store.set_filter("ERROR")  # nothing of a's matches: the buffer shows no line
-    store.select("b")
-    store.select("a")
-    assert store.log is kept and kept.seen == {"a": 100}
 
 
 def test_moving_in_the_all_watchers_view_fetches_nothing_again(store: Store) -> None:
@@ -386,7 +218,36 @@ def test_removing_the_selected_watcher_shows_the_next_once(store: Store) -> None
     assert changes == [store.selected] and store.selected is not None
 
 
-def test_a_stream_from_the_wire_is_never_the_consoles_own_note(store: Store) -> None:
-    store.select("web")
-    refill(store, "web", [line(1, "\x1b]0;x\x07 pretend", stream="note")], last_seq=1)
-    assert store.log.visible(0).stream == "stdout"
+def test_what_is_refilled_follows_what_is_on_screen() -> None:
+    store = Store(clock=Clock(), all_log_lines=300)
+    assert store.refill_on_screen() is None  # nothing on screen
+    store.apply_status(status(web={}, api={}, worker={}))
+    refill(store, "api", [line(4, "api 4")], last_seq=4)
+    one = store.refill_on_screen()
+    assert one is not None and one.since == {"api": 4} and one.count == REFILL_LINES
+    store.set_log_all(True)
+    every = store.refill_on_screen()
+    assert every is not None and every.since == {"web": 0, "api": 0, "worker": 0}
+    assert every.count == max(MIN_REFILL_LINES, 300 // 3)
+
+
+def test_output_named_as_topics_spell_it_finds_the_watcher() -> None:
+    store = Store(clock=Clock())
+    store.apply_status(status(**{"Web App": {}}))
+    refill(store, "Web App", [line(1, "a")], last_seq=1)
+    store.apply_output(batch("web_app", line(2, "b")))
+    assert shown(store) == ["a", "b"]
+
+
+@pytest.mark.parametrize("exit_code", [3, 0, -9, -15, -99])
+def test_a_reap_is_worded_as_the_daemon_words_the_exit(store: Store, exit_code: int) -> None:
+    store.apply_event("web", "spawn", {"process_pid": 42, "wid": 1, "time": 5.0})
+    store.apply_event("web", "reap", {"process_pid": 42, "wid": 1, "exit_code": exit_code})
+    exit_status = ExitStatus(None, -exit_code) if exit_code < 0 else ExitStatus(exit_code, None)
+    assert store.watchers["web"].last_exit_by_wid[1] == exit_status.describe()
+    assert exit_status.circus_code == exit_code
+
+
+def test_a_reap_without_an_exit_code_says_only_that_it_exited(store: Store) -> None:
+    store.apply_event("web", "reap", {"process_pid": 42, "wid": 2})
+    assert store.watchers["web"].last_exit_by_wid[2] == "exited"

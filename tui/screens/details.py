@@ -14,8 +14,8 @@ from textual.widgets import Label, Static
 from textual_plotext import PlotextPlot
 
 from daemon.client import CallError
+from tui.cells import fmt_bytes
 from tui.sanitize import plain_text
-from tui.store import fmt_bytes
 from tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:

@@ -10,8 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Sparkline, Static
 
+from tui.cells import fmt_bytes
 from tui.sanitize import plain_text
-from tui.store import CONNECTED, DISCONNECTED, fmt_bytes
+from tui.store import CONNECTED, DISCONNECTED
 from tui.widgets.filter_input import FilterInput
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.log_view import LogView

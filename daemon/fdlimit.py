@@ -7,7 +7,7 @@ own soft limit, which is what `raise_soft_limit` does at start.
 
 Running out is not only an error here: libzmq aborts the whole process when an accept on an
 ipc endpoint meets EMFILE, so client connections are only ever admitted into room known to be
-free (daemon/admission.py), and a spawn never takes the descriptors promised to connections
+free (daemon/admission/), and a spawn never takes the descriptors promised to connections
 being admitted. The split, for a limit L:
 
 - a reserve of L/16 (at least 16) for the daemon's own work: log files, /proc reads, the pipes

@@ -28,9 +28,10 @@ from daemon.admission import Gate, make_gate
 from daemon.config import Config, load_config
 from daemon.controller import Controller
 from daemon.endpoints import check_endpoint, unlink
+from daemon.logfile import LogFile, open_log
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
-from daemon.output import LogFile, OutputLog, open_log
+from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, private_dir
 from daemon.publish import OutputPublisher, Subscriptions
 from daemon.sockets import ManagedSocket, SocketError, bind_all

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon import protocol
+from daemon import checks, protocol
 from daemon.matching import PatternError, glob_matcher, regex_matcher
 from daemon.options import (
     OptionError,
@@ -18,7 +17,6 @@ from daemon.options import (
     check_name,
     check_options,
     make_watcher_config,
-    parse_signal,
 )
 from daemon.protocol import (
     BAD_MSG_DATA_ERROR,
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
     from daemon.output import Line
     from daemon.watcher import Watcher
 
-_INTEGER = re.compile(r"-?0*([0-9]+)", re.ASCII)
 MAX_INTEGER = 1_000_000_000
 
 # Seconds of name matching after which other commands get their turn.
@@ -71,52 +68,30 @@ def _str(props: dict[str, Any], key: str, required: bool = False) -> str | None:
     return value
 
 
-def _bool(props: dict[str, Any], key: str, default: bool = False) -> bool:
-    value = props.get(key, default)
+def _checked(props: dict[str, Any], key: str, rule: checks.Rule, default: Any = None) -> Any:
+    """A property through the value rule that the same value meets in the file and in `set`."""
+    value = props.get(key)
     if value is None:
         return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    raise ProtocolError(f"property {key!r} must be true or false", BAD_MSG_DATA_ERROR)
+    try:
+        return rule(value)
+    except ValueError as exc:
+        raise ProtocolError(f"property {key!r}: {exc}", BAD_MSG_DATA_ERROR) from None
+
+
+def _bool(props: dict[str, Any], key: str, default: bool = False) -> bool:
+    return bool(_checked(props, key, checks.boolean, default))
 
 
 def _int(
     props: dict[str, Any], key: str, default: int | None = None, low: int | None = None
 ) -> int | None:
-    value = props.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, str):
-        # ASCII digits only: int() also takes "٣" and "1_0", and raises on "²" (a digit to
-        # str.isdigit) or past 4300 digits.
-        text = _INTEGER.fullmatch(value.strip())
-        if text is None:
-            raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
-        sign = -1 if text[0][0] == "-" else 1
-        value = sign * int(text[1]) if len(text[1]) <= 10 else sign * (MAX_INTEGER + 1)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProtocolError(f"property {key!r} must be an integer", BAD_MSG_DATA_ERROR)
-    if low is not None and value < low:
-        raise ProtocolError(f"property {key!r} must be at least {low}", BAD_MSG_DATA_ERROR)
-    if abs(value) > MAX_INTEGER:
-        raise ProtocolError(f"property {key!r} is too large", BAD_MSG_DATA_ERROR)
-    return value
+    low = -MAX_INTEGER if low is None else low
+    return _checked(props, key, checks.integer(low, MAX_INTEGER), default)
 
 
 def _seconds(props: dict[str, Any], key: str, high: float) -> float | None:
-    """A number of seconds from 0 to `high`; NaN, infinities and strings are bad data."""
-    value = props.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= high:
-        raise ProtocolError(
-            f"property {key!r} must be a number from 0 to {high:g}", BAD_MSG_DATA_ERROR
-        )
-    return float(value)
+    return _checked(props, key, checks.seconds(0, high))
 
 
 def _watcher(arbiter: Arbiter, props: dict[str, Any]) -> Watcher:
@@ -125,7 +100,7 @@ def _watcher(arbiter: Arbiter, props: dict[str, Any]) -> Watcher:
 
 def _signal(value: Any) -> int:
     try:
-        return parse_signal(value)
+        return checks.signal_number(value)
     except ValueError:
         raise ProtocolError("signal invalid", MESSAGE_ERROR) from None
 
@@ -215,8 +190,10 @@ async def _scale(arbiter: Arbiter, props: dict[str, Any], sign: int) -> dict[str
     nb = _int(props, "nb", 1, low=0) or 0
     if watcher.config.singleton:
         return {"numprocesses": watcher.numprocesses, "singleton": True}
-    if watcher.numprocesses + sign * nb > 100_000:
-        raise ProtocolError("numprocesses would exceed 100000", BAD_MSG_DATA_ERROR)
+    try:
+        checks.scaled(watcher.numprocesses, sign * nb)
+    except checks.CheckError as exc:
+        raise ProtocolError(exc.message, BAD_MSG_DATA_ERROR) from None
     # The change is applied under the watcher's lock: two quick `incr` both count.
     work = watcher.scale(delta=sign * nb)
     if _bool(props, "waiting"):
@@ -326,11 +303,11 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
     if {"stdout_file", "stderr_file"} & set(changes):
         _check_log_files(arbiter, new)
     numprocesses = changes.pop("numprocesses", None)
-    if new.singleton and max(numprocesses or 0, watcher.numprocesses) > 1:
-        raise ProtocolError(
-            "a singleton watcher runs at most one process: set numprocesses to 1 too",
-            MESSAGE_ERROR,
-        )
+    try:
+        # The running count too: `set singleton true` on a watcher of three processes.
+        checks.singleton_count(new.singleton, max(numprocesses or 0, watcher.numprocesses))
+    except checks.CheckError as exc:
+        raise ProtocolError(f"{exc.message}: set numprocesses to 1 too", MESSAGE_ERROR) from None
 
     async def work() -> None:
         await watcher.reconfigure(new.with_options({"numprocesses": watcher.numprocesses}))

@@ -44,14 +44,9 @@ def check(key: str, rule: Rule, value: Any) -> Any:
         raise CheckError(key, str(exc)) from None
 
 
-def suggest(word: str, choices: Iterable[str]) -> str | None:
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    hint = suggest(word, choices)
-    return f" (did you mean {hint!r}?)" if hint else ""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {found[0]!r}?)" if found else ""
 
 
 # -- booleans ----------------------------------------------------------------------------------

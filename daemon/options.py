@@ -12,7 +12,7 @@ from typing import Any
 
 from daemon import checks
 from daemon.checks import CheckError as OptionError
-from daemon.checks import did_you_mean, signal_name, suggest
+from daemon.checks import did_you_mean, signal_name
 from daemon.checks import name as check_name
 from daemon.checks import signal_number as parse_signal
 
@@ -29,7 +29,6 @@ __all__ = [
     "make_watcher_config",
     "parse_signal",
     "signal_name",
-    "suggest",
 ]
 
 _stream_mode = checks.choice(("pipe", "inherit", "discard"))

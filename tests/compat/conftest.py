@@ -64,12 +64,14 @@ def supervise(
         else:
             daemon = daemon_factory(toml_body(watchers), sub=f"d{len(started)}")
             sup = Supervisor(
-                OURS,
-                daemon.proc,
-                daemon.dir,
-                daemon.endpoint,
-                daemon.pubsub_endpoint,
-                daemon.stats_endpoint,
+                label=OURS,
+                proc=daemon.proc,
+                dir=daemon.dir,
+                config=daemon.config,
+                endpoint=daemon.endpoint,
+                pubsub_endpoint=daemon.pubsub_endpoint,
+                stats_endpoint=daemon.stats_endpoint,
+                pid=daemon.pid,
                 _shutdown=daemon.stop,
                 runner=ctl_runner,
                 rewrite=functools.partial(rewrite_toml, daemon.config),

@@ -1,14 +1,15 @@
 """Support for the compatibility suite: one supervisor, driven by Circus 0.19's own tools.
 
-A `Supervisor` is either our daemon (`circus-tui`, started through the shared `daemon_factory`)
-or Circus's real `circusd` 0.19 (the reference), configured with the same watchers. Tests talk to
-it with the real `circusctl`, each command in a process of its own (`ctl`; see
+A `Supervisor` is either our daemon (`circus-tui`) or Circus's real `circusd` 0.19 (the
+reference), configured with the same watchers and started by the shared tests/support harness.
+Tests talk to it with the real `circusctl`, each command in a process of its own (`ctl`; see
 `ctl_forkserver.py` for how the import cost is paid once), and check effects through the raw
 protocol (`call`, cheap) and through the operating system (`gone`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from tests.support.configs import Watchers, circus_ini, ipc_endpoints, rewrite_t
 from tests.support.procs import all_gone, gone, kill_all
 from tests.support.waiting import wait_for as poll
 
-__all__ = ["Watchers", "all_gone", "gone", "poll", "rewrite_toml", "toml_body"]
+__all__ = ["Watchers", "all_gone", "gone", "poll"]
 
 VENV_BIN = Path(sys.executable).parent
 CIRCUSCTL = str(VENV_BIN / "circusctl")
@@ -148,9 +149,6 @@ class Supervisor(daemon.Supervisor):
     runner: CtlRunner | None = None
     # Replaces the watchers in the configuration file (for reloadconfig).
     rewrite: Callable[[Watchers], None] | None = None
-    # How it is stopped; None: killed (the reference's own shutdown is not under test, and
-    # takes most of a second; test_quit covers quit).
-    _shutdown: Callable[[], Any] | None = None
     _stopped: bool = False
 
     @property
@@ -247,13 +245,25 @@ class Supervisor(daemon.Supervisor):
             return
         self._stopped = True
         self.snapshot()
-        if self._shutdown is not None:
-            self._shutdown()
-        elif self.proc.poll() is None:
-            self.proc.kill()
+        if self.proc.poll() is None:
+            if self.ours:
+                self.terminate(20.0)
+            else:
+                # The reference's own shutdown is not under test (test_quit covers quit) and
+                # takes most of a second.
+                self.proc.kill()
         self.proc.wait()
         self.close()
         kill_all(self.leftovers)
+
+
+def start_ours(directory: Path, watchers: Watchers, runner: CtlRunner | None = None) -> Supervisor:
+    """Run our daemon on the same watchers, on ipc endpoints in `directory` (kept short)."""
+    sup = daemon.start_daemon(
+        directory, toml_body(watchers), make=Supervisor, label=OURS, runner=runner
+    )
+    sup.rewrite = functools.partial(rewrite_toml, sup.config)
+    return sup
 
 
 def start_circusd(

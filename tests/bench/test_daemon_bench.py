@@ -23,17 +23,15 @@ daemon holding 1,000 processes may take to quit after SIGTERM before the bench g
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +39,12 @@ import psutil
 import pytest
 import zmq
 
-from tests.conftest import raw_call
-from tests.conftest import wait_for as poll
+from tests.support import daemon
+from tests.support.configs import Watchers, toml_body
+from tests.support.procs import alive, kill_all
+from tests.support.waiting import wait_for as poll
 
-VENV_BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
-CIRCUSD = str(VENV_BIN / "circusd")
 
 OURS = "ours"
 CIRCUSD_NAME = "circusd"
@@ -58,15 +56,6 @@ IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "60"))
 KILLS = int(os.environ.get("BENCH_KILLS", "10"))
 INCRS = int(os.environ.get("BENCH_INCRS", "20"))
 STOP_SECONDS = float(os.environ.get("BENCH_STOP_SECONDS", "30"))
-
-Watchers = dict[str, dict[str, Any]]
-
-
-def alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def ms(seconds: float) -> str:
@@ -85,23 +74,16 @@ def ratio(ours: float, theirs: float) -> str:
     return f"{value:.4f}" if value < 0.01 else f"{value:.2f}"
 
 
-@dataclass
-class Supervisor:
-    """One running supervisor (ours or circusd), driven over the raw protocol."""
+@dataclass(kw_only=True)
+class Supervisor(daemon.Supervisor):
+    """One running supervisor (ours or circusd), driven over the raw protocol: `label` is
+    its kind."""
 
-    kind: str
-    proc: subprocess.Popen[bytes]
-    dir: Path
-    endpoint: str
-    pubsub_endpoint: str
-    stats_endpoint: str
-    ctx: zmq.Context[Any] = field(default_factory=zmq.Context)
-    leftovers: list[psutil.Process] = field(default_factory=list)
     gave_up: bool = False  # a timed quit ran out of time
 
-    def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
-        """One request on a fresh DEALER, as circusctl sends it."""
-        return raw_call(self.ctx, self.endpoint, command, timeout, self.kind, **props)
+    @property
+    def kind(self) -> str:
+        return self.label
 
     def ok(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
         reply = self.call(command, timeout=timeout, **props)
@@ -123,7 +105,7 @@ class Supervisor:
         return poll(ready, timeout, interval=0.1)
 
     def subscribe(self, topic: str) -> zmq.Socket[Any]:
-        sub = self.ctx.socket(zmq.SUB)
+        sub = self._ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
         sub.connect(self.pubsub_endpoint)
@@ -138,11 +120,6 @@ class Supervisor:
             if c.pid not in exclude and c.status() != psutil.STATUS_ZOMBIE
         ]
 
-    def snapshot(self) -> None:
-        """Remember every descendant now, to kill whatever outlives the daemon."""
-        with contextlib.suppress(psutil.NoSuchProcess):
-            self.leftovers += psutil.Process(self.proc.pid).children(recursive=True)
-
     def __enter__(self) -> Supervisor:
         return self
 
@@ -155,97 +132,35 @@ class Supervisor:
         if self.proc.poll() is None:
             if self.gave_up:
                 timeout = 1.0  # it already had its chance (see _timed_quit)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+            if not self.terminate(timeout):
                 print(f"BENCH note: {self.kind} still running after SIGTERM; SIGKILLed")
-                self.proc.kill()
-                self.proc.wait()
-        for child in self.leftovers:
-            with contextlib.suppress(psutil.Error):
-                if child.is_running():  # create time checked: never a reused pid
-                    child.kill()
-        self.ctx.destroy(linger=0)
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))
-
-
-def _wait_answering(sup: Supervisor, log: Path) -> Supervisor:
-    def answering() -> bool:
-        if sup.proc.poll() is not None:
-            raise AssertionError(
-                f"{sup.kind} exited with {sup.proc.returncode}: {log.read_text()[-4000:]}"
-            )
-        try:
-            return sup.call("numwatchers", timeout=0.5).get("status") == "ok"
-        except AssertionError:
-            return False
-
-    poll(answering, timeout=30.0, interval=0.1)
-    return sup
+        kill_all(self.leftovers)
+        self.close()
 
 
 def start_ours(directory: Path, watchers: Watchers) -> Supervisor:
-    directory.mkdir(parents=True, exist_ok=True)
-    endpoints = {
-        "endpoint": f"ipc://{directory}/c.sock",
-        "pubsub_endpoint": f"ipc://{directory}/e.sock",
-        "stats_endpoint": f"ipc://{directory}/s.sock",
-    }
-    lines = ["[circus]", *(f'{k} = "{v}"' for k, v in endpoints.items())]
-    lines += [f'state_dir = "{directory}/state"', "stats_interval = 1", ""]
-    for name, options in watchers.items():
-        lines.append(f"[watchers.{name}]")
-        lines += [f"{k} = {_toml(v)}" for k, v in options.items()]
-        lines.append("")
-    config = directory / "bench.toml"
-    config.write_text("\n".join(lines))
-    log = directory / "daemon.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tui.cli", "daemon", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-    return _wait_answering(Supervisor(OURS, proc, directory, **endpoints), log)
+    """Our daemon: defaults except the endpoints, `state_dir` and `stats_interval = 1`."""
+    return daemon.start_daemon(
+        directory,
+        toml_body(watchers),
+        "stats_interval = 1",
+        make=Supervisor,
+        label=OURS,
+        timeout=30.0,
+    )
 
 
 def start_circusd(directory: Path, watchers: Watchers, stats: bool) -> Supervisor:
-    directory.mkdir(parents=True, exist_ok=True)
-    endpoints = {
-        "endpoint": f"ipc://{directory}/c.sock",
-        "pubsub_endpoint": f"ipc://{directory}/e.sock",
-        "stats_endpoint": f"ipc://{directory}/s.sock",
-    }
-    lines = [
-        "[circus]",
-        f"endpoint = {endpoints['endpoint']}",
-        f"pubsub_endpoint = {endpoints['pubsub_endpoint']}",
-        "multicast_endpoint =",
-    ]
-    if stats:
-        lines += [f"stats_endpoint = {endpoints['stats_endpoint']}", "statsd = True"]
-    lines.append("")
-    for name, options in watchers.items():
-        lines.append(f"[watcher:{name}]")
-        lines += [f"{k} = {v}" for k, v in options.items()]
-        lines.append("")
-    config = directory / "circus.ini"
-    config.write_text("\n".join(lines))
-    log = directory / "circusd.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [CIRCUSD, str(config)], stdout=out, stderr=subprocess.STDOUT, cwd=directory
-        )
-    return _wait_answering(Supervisor(CIRCUSD_NAME, proc, directory, **endpoints), log)
+    """circusd with Circus's file defaults (check_delay 5 s) and multicast discovery off."""
+    return daemon.start_circusd(
+        directory,
+        watchers,
+        stats,
+        check_delay=None,
+        make=Supervisor,
+        label=CIRCUSD_NAME,
+        timeout=30.0,
+    )
 
 
 @pytest.fixture
@@ -290,7 +205,7 @@ def _respawn_latencies(sup: Supervisor, name: str, pauses: list[float]) -> list[
                 if candidate != pid:
                     new_pid = candidate
             latencies.append(time.perf_counter() - t0)
-            assert psutil.pid_exists(new_pid), f"{sup.kind}: spawned pid {new_pid} is missing"
+            assert alive(new_pid), f"{sup.kind}: spawned pid {new_pid} is missing"
             pid = new_pid
         return latencies
     finally:

@@ -30,12 +30,12 @@ from tests.bench.test_daemon_bench import (
     OURS,
     REPO,
     Supervisor,
-    alive,
     ms,
     ratio,
     start_circusd,
     start_ours,
 )
+from tests.support.procs import alive
 
 VERSION_RUNS = int(os.environ.get("BENCH_VERSION_RUNS", "15"))
 

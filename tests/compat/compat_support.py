@@ -1,14 +1,15 @@
 """Support for the compatibility suite: one supervisor, driven by Circus 0.19's own tools.
 
-A `Supervisor` is either our daemon (`circus-tui`, started through the shared `daemon_factory`)
-or Circus's real `circusd` 0.19 (the reference), configured with the same watchers. Tests talk to
-it with the real `circusctl`, each command in a process of its own (`ctl`; see
+A `Supervisor` is either our daemon (`circus-tui`) or Circus's real `circusd` 0.19 (the
+reference), configured with the same watchers and started by the shared tests/support harness.
+Tests talk to it with the real `circusctl`, each command in a process of its own (`ctl`; see
 `ctl_forkserver.py` for how the import cost is paid once), and check effects through the raw
 protocol (`call`, cheap) and through the operating system (`gone`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -19,26 +20,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
-import zmq
+from tests.support import daemon
+from tests.support.configs import Watchers, circus_ini, ipc_endpoints, rewrite_toml, toml_body
+from tests.support.procs import all_gone, gone, kill_all
+from tests.support.waiting import wait_for as poll
 
-from tests.conftest import raw_call
-from tests.conftest import wait_for as poll
+__all__ = ["Watchers", "all_gone", "gone", "poll"]
 
 VENV_BIN = Path(sys.executable).parent
 CIRCUSCTL = str(VENV_BIN / "circusctl")
-CIRCUSD = str(VENV_BIN / "circusd")
 CIRCUS_TOP = str(VENV_BIN / "circus-top")
 
 OURS = "circus-tui"
 CIRCUSD_IMPL = "circusd"
-
-# name -> {option: value}, with Circus's option names; rendered as TOML (ours) or ini (circusd).
-Watchers = dict[str, dict[str, Any]]
 
 # Every key Circus 0.19 puts in a process `info` (stats command, stats stream).
 PROCESS_INFO_KEYS = frozenset(
@@ -57,83 +55,6 @@ PROCESS_INFO_KEYS = frozenset(
         "children",
     }
 )
-
-
-def gone(pid: int) -> bool:
-    """True when `pid` no longer runs (a zombie waiting for a reaper counts as gone)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
-
-
-def all_gone(pids: list[int]) -> bool:
-    return all(gone(pid) for pid in pids)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML for {value!r}")
-
-
-def toml_body(watchers: Watchers) -> str:
-    """The `[watchers.NAME]` tables of our configuration file."""
-    out: list[str] = []
-    for name, options in watchers.items():
-        out.append(f"[watchers.{name}]")
-        out.extend(f"{key} = {_toml_value(value)}" for key, value in options.items())
-        out.append("")
-    return "\n".join(out)
-
-
-def rewrite_toml(config: Path, watchers: Watchers) -> None:
-    """Keep everything before the first watcher table, replace the watchers."""
-    text = config.read_text()
-    head = text[: text.index("[watchers.")] if "[watchers." in text else text + "\n"
-    config.write_text(head + toml_body(watchers))
-
-
-def _ini_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def circus_ini(endpoints: dict[str, str], watchers: Watchers, stats: bool) -> str:
-    """The same watchers as a circus.ini for the reference circusd.
-
-    check_delay is short so that circusd (which only reaps when it polls) keeps the suite fast;
-    multicast discovery is off. Setting stats_endpoint makes circusd run circusd-stats, which
-    adds a `circusd-stats` watcher, so it is only set when a test needs the stats stream.
-    """
-    lines = [
-        "[circus]",
-        f"endpoint = {endpoints['endpoint']}",
-        f"pubsub_endpoint = {endpoints['pubsub_endpoint']}",
-        "check_delay = 0.5",
-        "multicast_endpoint =",
-    ]
-    if stats:
-        lines += [f"stats_endpoint = {endpoints['stats_endpoint']}", "statsd = true"]
-    lines.append("")
-    for name, options in watchers.items():
-        lines.append(f"[watcher:{name}]")
-        lines.extend(f"{k} = {_ini_value(v)}" for k, v in options.items() if k != "env")
-        lines.append("")
-        if options.get("env"):
-            lines.append(f"[env:{name}]")
-            lines.extend(f"{k} = {v}" for k, v in options["env"].items())
-            lines.append("")
-    return "\n".join(lines)
 
 
 class CtlRunner:
@@ -221,41 +142,20 @@ class CtlResult:
         )
 
 
-@dataclass
-class Supervisor:
-    impl: str
-    proc: subprocess.Popen[bytes]
-    dir: Path
-    endpoint: str
-    pubsub_endpoint: str
-    stats_endpoint: str
-    _shutdown: Callable[[], Any]
+@dataclass(kw_only=True)
+class Supervisor(daemon.Supervisor):
+    """Our daemon or circusd, as the compatibility suite drives it: `label` is the impl."""
+
     runner: CtlRunner | None = None
     # Replaces the watchers in the configuration file (for reloadconfig).
     rewrite: Callable[[Watchers], None] | None = None
-    _ctx: zmq.Context[Any] = field(default_factory=zmq.Context)
     _stopped: bool = False
 
     @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
     def ours(self) -> bool:
-        return self.impl == OURS
+        return self.label == OURS
 
     # -- the raw protocol: cheap, for setting up and checking effects --------------------------
-
-    def call(self, command: str, timeout: float = 10.0, **props: Any) -> dict[str, Any]:
-        """One request on a fresh DEALER, as circusctl sends it."""
-        return raw_call(self._ctx, self.endpoint, command, timeout, self.impl, **props)
-
-    def try_call(self, command: str, **props: Any) -> dict[str, Any] | None:
-        """`call` with a short timeout, None when the daemon does not answer (restarting)."""
-        try:
-            return self.call(command, timeout=1.0, **props)
-        except AssertionError:
-            return None
 
     def pids(self, name: str) -> list[int]:
         reply = self.call("list", name=name)
@@ -323,96 +223,66 @@ class Supervisor:
     def ctl_ok(self, *args: str, timeout: int | None = None) -> str:
         """Human output of a command that must succeed: exit 0, nothing on stderr."""
         result = self.ctl(*args, timeout=timeout)
-        assert result.returncode == 0 and result.stderr == "", f"{self.impl}:\n{result}"
+        assert result.returncode == 0 and result.stderr == "", f"{self.label}:\n{result}"
         return result.stdout
 
     def ctl_json(self, *args: str, timeout: int | None = None, ok: bool = True) -> dict[str, Any]:
         """`--json` reply of a command; with `ok`, it must not be an error reply."""
         result = self.ctl(*args, json=True, timeout=timeout)
-        assert result.returncode == 0 and result.stderr == "", f"{self.impl}:\n{result}"
+        assert result.returncode == 0 and result.stderr == "", f"{self.label}:\n{result}"
         reply = result.json
-        assert isinstance(reply.get("time"), float), f"{self.impl}: no float time in {reply}"
-        assert isinstance(reply.get("id"), str) and reply["id"], f"{self.impl}: bad id {reply}"
+        assert isinstance(reply.get("time"), float), f"{self.label}: no float time in {reply}"
+        assert isinstance(reply.get("id"), str) and reply["id"], f"{self.label}: bad id {reply}"
         if ok:
-            assert reply.get("status") != "error", f"{self.impl}:\n{result}"
+            assert reply.get("status") != "error", f"{self.label}:\n{result}"
         return reply
 
     # -- the end ------------------------------------------------------------------------------
 
-    def descendants(self) -> list[psutil.Process]:
-        try:
-            return psutil.Process(self.proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            return []
-
     def stop(self) -> None:
-        """Stop the daemon; kill anything it left behind (cleanup, not a check)."""
+        """Stop the supervisor; kill anything it left behind (cleanup, not a check)."""
         if self._stopped:
             return
         self._stopped = True
-        left = self.descendants()
-        self._shutdown()
-        self._ctx.destroy(linger=0)
-        for child in left:
-            try:
-                if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
-                    child.kill()
-            except psutil.NoSuchProcess:
-                pass
+        self.snapshot()
+        if self.proc.poll() is None:
+            if self.ours:
+                self.terminate(20.0)
+            else:
+                # The reference's own shutdown is not under test (test_quit covers quit) and
+                # takes most of a second.
+                self.proc.kill()
+        self.proc.wait()
+        self.close()
+        kill_all(self.leftovers)
+
+
+def start_ours(directory: Path, watchers: Watchers, runner: CtlRunner | None = None) -> Supervisor:
+    """Run our daemon on the same watchers, on ipc endpoints in `directory` (kept short)."""
+    sup = daemon.start_daemon(
+        directory, toml_body(watchers), make=Supervisor, label=OURS, runner=runner
+    )
+    sup.rewrite = functools.partial(rewrite_toml, sup.config)
+    return sup
 
 
 def start_circusd(
     directory: Path, watchers: Watchers, stats: bool = False, runner: CtlRunner | None = None
 ) -> Supervisor:
     """Run Circus 0.19's real circusd on ipc endpoints in `directory` (kept short)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    endpoints = {
-        "endpoint": f"ipc://{directory}/control.sock",
-        "pubsub_endpoint": f"ipc://{directory}/events.sock",
-        "stats_endpoint": f"ipc://{directory}/stats.sock",
-    }
-    ini = directory / "circus.ini"
-    ini.write_text(circus_ini(endpoints, watchers, stats))
-    log = open(directory / "circusd.log", "wb")  # noqa: SIM115 - lives as long as circusd
-    proc = subprocess.Popen(
-        [CIRCUSD, str(ini)], stdout=log, stderr=subprocess.STDOUT, cwd=directory
-    )
-
-    def shutdown() -> None:
-        # The reference's own shutdown is not under test (test_quit covers quit) and takes
-        # most of a second: kill it; Supervisor.stop then kills what it left.
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        log.close()
 
     def rewrite(new: Watchers) -> None:
-        ini.write_text(circus_ini(endpoints, new, stats))
+        (directory / "circus.ini").write_text(circus_ini(ipc_endpoints(directory), new, stats))
 
-    sup = Supervisor(
-        CIRCUSD_IMPL,
-        proc,
+    return daemon.start_circusd(
         directory,
-        _shutdown=shutdown,
+        watchers,
+        stats,
+        make=Supervisor,
+        label=CIRCUSD_IMPL,
         runner=runner,
         rewrite=rewrite,
-        **endpoints,
     )
-
-    def answering() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"circusd exited with {proc.returncode}: {(directory / 'circusd.log').read_text()}"
-            )
-        reply = sup.try_call("numwatchers")
-        return reply is not None and reply["status"] == "ok"
-
-    try:
-        poll(answering, timeout=20.0)
-    except BaseException:
-        sup.stop()
-        raise
-    return sup
 
 
 # -- what circusctl prints and reads ----------------------------------------------------------

@@ -6,12 +6,10 @@ with `-m circusd` or `-m "not circusd"`.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from compat_support import (
@@ -21,9 +19,8 @@ from compat_support import (
     Supervise,
     Supervisor,
     Watchers,
-    rewrite_toml,
     start_circusd,
-    toml_body,
+    start_ours,
 )
 
 
@@ -48,9 +45,7 @@ def ctl_runner() -> Iterator[CtlRunner]:
 
 
 @pytest.fixture
-def supervise(
-    impl: str, daemon_factory: Callable[..., Any], ctl_runner: CtlRunner
-) -> Iterator[Supervise]:
+def supervise(impl: str, ctl_runner: CtlRunner) -> Iterator[Supervise]:
     """`supervise(watchers, stats=False)` starts a supervisor running `watchers`.
 
     `stats` matters only for circusd, where a stats endpoint means an extra watcher.
@@ -62,18 +57,7 @@ def supervise(
         if impl == CIRCUSD_IMPL:
             sup = start_circusd(short / f"r{len(started)}", watchers, stats, ctl_runner)
         else:
-            daemon = daemon_factory(toml_body(watchers), sub=f"d{len(started)}")
-            sup = Supervisor(
-                OURS,
-                daemon.proc,
-                daemon.dir,
-                daemon.endpoint,
-                daemon.pubsub_endpoint,
-                daemon.stats_endpoint,
-                _shutdown=daemon.stop,
-                runner=ctl_runner,
-                rewrite=functools.partial(rewrite_toml, daemon.config),
-            )
+            sup = start_ours(short / f"d{len(started)}", watchers, ctl_runner)
         started.append(sup)
         return sup
 

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.conftest import wait_for
+from tests.support.procs import gone
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (".py", ".tcss")
@@ -142,7 +142,7 @@ def test_daemon_ctl_and_console_from_the_installed_package(installed: Installed)
     finally:
         quit_ = installed.run("circus-tui", "ctl", "quit")
         try:
-            wait_for(lambda: not psutil.pid_exists(pid), timeout=30)
+            wait_for(lambda: gone(pid), timeout=30)
         finally:
             # A daemon that would not quit must not outlive the test (its guardian then
             # ends its programs).

@@ -303,15 +303,19 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
     if {"stdout_file", "stderr_file"} & set(changes):
         _check_log_files(arbiter, new)
     numprocesses = changes.pop("numprocesses", None)
+    target = watcher.numprocesses if numprocesses is None else numprocesses
     try:
-        # The running count too: `set singleton true` on a watcher of three processes.
-        checks.singleton_count(new.singleton, max(numprocesses or 0, watcher.numprocesses))
+        # The running count when none is given: `set singleton true` on three processes.
+        checks.singleton_count(new.singleton, target)
     except checks.CheckError as exc:
         raise ProtocolError(f"{exc.message}: set numprocesses to 1 too", MESSAGE_ERROR) from None
 
     async def work() -> None:
+        # Fewer processes first: a singleton of three becomes one process, then a singleton.
+        if numprocesses is not None and numprocesses < watcher.numprocesses:
+            await watcher.scale(numprocesses)
         await watcher.reconfigure(new.with_options({"numprocesses": watcher.numprocesses}))
-        if numprocesses is not None:
+        if numprocesses is not None and numprocesses != watcher.numprocesses:
             await watcher.scale(numprocesses)
 
     await _maybe_wait(arbiter, props, work())

@@ -143,11 +143,6 @@ def test_a_singleton_with_several_processes_is_refused_everywhere(
     assert d.call("get", name="w", keys=["singleton"])["options"] == {"singleton": False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands.py's property checks (_bool) are to call daemon.checks.boolean: "
-    "wired by the lead after merging the commands.py restructuring",
-)
 def test_a_property_takes_the_same_words_for_true_as_an_option(daemon_factory: Any) -> None:
     d = daemon_factory(BODY)
     assert d.call("set", name="w", options={"respawn": "yes"}, waiting=True)["status"] == "ok"

@@ -29,3 +29,19 @@ def test_a_bad_number_is_refused_in_the_words_set_uses(daemon_factory: Any) -> N
     assert by_incr["reason"] == "property 'nb': expected an integer", by_incr
     assert by_incr["errno"] == 6
     assert d.call("incr", name="web", nb=-1)["reason"] == "property 'nb': must be at least 0"
+
+
+def test_a_watcher_of_three_becomes_a_singleton_of_one_in_one_set(daemon_factory: Any) -> None:
+    d = daemon_factory('[watchers.web]\ncmd = "sleep 1000"\nnumprocesses = 3\n')
+    d.wait_pids("web", 3)
+    reply = d.call(
+        "set", name="web", options={"singleton": "true", "numprocesses": 1}, waiting=True
+    )
+    assert reply["status"] == "ok", reply
+    assert d.call("get", name="web", keys=["singleton", "numprocesses"])["options"] == {
+        "singleton": True,
+        "numprocesses": 1,
+    }
+    assert len(d.pids("web")) == 1
+    refused = d.call("set", name="web", options={"numprocesses": 2})
+    assert refused["reason"].startswith("numprocesses: a singleton"), refused

@@ -7,13 +7,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, Static
 from textual_plotext import PlotextPlot
 
 from daemon.client import CallError
+from tui.actions import bindings
 from tui.sanitize import plain_text
 from tui.store import fmt_bytes
 from tui.widgets.key_bar import KeyBar
@@ -23,9 +23,8 @@ if TYPE_CHECKING:
 
 
 class DetailsScreen(Screen[None]):
-    BINDINGS = [
-        Binding("escape,q", "close", "Back", id="details-back", tooltip="Back to the watchers"),
-    ]
+    BINDINGS = bindings("details")
+    WHERE = "details"
 
     def __init__(self, name: str) -> None:
         super().__init__()

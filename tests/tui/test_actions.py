@@ -17,6 +17,7 @@ from tui.actions import ACTIONS, allowed
 from tui.app import CircusApp
 from tui.palette import entries, parse
 from tui.screens.dialogs import AskScreen, ConfirmScreen
+from tui.values import question
 
 SIZE = (120, 36)
 
@@ -50,6 +51,17 @@ async def palette(pilot: Pilot[Any], query: str) -> list[str]:
         str(options.get_option_at_index(i).prompt).split("\n")[0]
         for i in range(options.option_count)
     ]
+
+
+async def choose_first(pilot: Pilot[Any], query: str) -> str:
+    """Type `query` in the palette and choose what it offers first; returns its text."""
+    offered = await palette(pilot, query)
+    await pilot.press("enter")
+    await pilot.pause()
+    return offered[0]
+
+
+SCALE_WEB_4 = ("set", {"name": "web", "options": {"numprocesses": 4}, "waiting": True})
 
 
 def test_every_console_use_of_the_command_table_is_an_action_that_changes() -> None:
@@ -87,10 +99,7 @@ async def test_scale_without_a_number_asks_for_it_and_checks_it() -> None:
     app = Recording()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        offered = await palette(pilot, "scale web")
-        assert offered[0] == "Scale web to …"
-        await pilot.press("enter")
-        await pilot.pause()
+        assert await choose_first(pilot, "scale web") == "Scale web to …"
         assert isinstance(app.screen, AskScreen)
         for bad in ("many", "100001", "-1"):
             app.screen.query_one(Input).value = bad
@@ -102,18 +111,14 @@ async def test_scale_without_a_number_asks_for_it_and_checks_it() -> None:
         app.screen.query_one(Input).value = "4"
         await pilot.press("enter")
         await pilot.pause()
-        assert app.sent == [
-            ("set web 4", "set", {"name": "web", "options": {"numprocesses": 4}, "waiting": True})
-        ]
+        assert app.sent == [("set web 4", *SCALE_WEB_4)]
 
 
 async def test_escape_leaves_the_question_and_sends_nothing() -> None:
     app = Recording()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        await palette(pilot, "scale web")
-        await pilot.press("enter")
-        await pilot.pause()
+        await choose_first(pilot, "scale web")
         assert isinstance(app.screen, AskScreen)
         await pilot.press("escape")
         await pilot.pause()
@@ -124,14 +129,8 @@ async def test_scale_with_a_number_offers_it_first() -> None:
     app = Recording()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        offered = await palette(pilot, "scale web 4")
-        assert offered[0] == "Scale web to 4"
-        await pilot.press("enter")
-        await pilot.pause()
-        assert app.sent[0][1:] == (
-            "set",
-            {"name": "web", "options": {"numprocesses": 4}, "waiting": True},
-        )
+        assert await choose_first(pilot, "scale web 4") == "Scale web to 4"
+        assert app.sent == [("set web 4", *SCALE_WEB_4)]
 
 
 @pytest.mark.parametrize("query", ["signal web", "send signal web", "sighup web"])
@@ -167,3 +166,42 @@ async def test_readonly_palette_offers_no_command_but_the_console_s_own() -> Non
         assert "Copy the output to the clipboard" in offered
     texts = [e.text for e in entries(app, parse(""))]
     assert texts and not [t for t in texts if t.startswith(("Stop", "Start", "Scale"))]
+
+
+async def test_the_console_s_own_actions_run_from_the_palette_as_from_their_keys() -> None:
+    app = Recording()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert await choose_first(pilot, "sort watchers by cpu") == "Sort watchers by cpu%"
+        assert app.store.sort_key == "cpu"
+        assert await choose_first(pilot, "details of worker") == "Details of worker"
+        assert type(app.screen).__name__ == "DetailsScreen"
+        assert app.screen.watcher == "worker"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("needs", "typed", "values"),
+    [
+        (("n",), " 12 ", {"n": 12}),
+        (("signal",), "hup", {"signal": "HUP"}),
+        (("signal",), "SIGTERM", {"signal": "TERM"}),
+        (("signal",), "9", {"signal": "KILL"}),
+        (("name", "cmd"), "api python -m x", {"name": "api", "cmd": "python -m x"}),
+    ],
+)  # fmt: skip
+def test_what_a_command_needs_is_read_by_the_daemon_s_rules(
+    needs: tuple[str, ...], typed: str, values: dict[str, Any]
+) -> None:
+    assert question(needs).parse(typed) == values
+
+
+@pytest.mark.parametrize(
+    ("needs", "typed"),
+    [(("n",), "100001"), (("n",), "2.5"), (("signal",), "NOPE"), (("name", "cmd"), "api"),
+     (("name", "cmd"), "a.b sleep 1"), (("name", "cmd"), "circus sleep 1")],
+)  # fmt: skip
+def test_what_the_daemon_would_refuse_is_refused_before_sending(
+    needs: tuple[str, ...], typed: str
+) -> None:
+    with pytest.raises(ValueError):
+        question(needs).parse(typed)

@@ -4,23 +4,27 @@ from the store a few times a second, and runs the commands the keys ask for."""
 from __future__ import annotations
 
 import gc
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from daemon.client import CallError
+from tui.actions import ACTIONS, DEFAULT_KEYS, Action, Keys, allowed, bindings, in_order, use_keys
 from tui.connection import Link
 from tui.palette import WatcherCommands
 from tui.screens.details import DetailsScreen
-from tui.screens.dialogs import ConfirmScreen, HelpScreen
-from tui.screens.main import MUTATING, MainScreen
+from tui.screens.dialogs import AskScreen, ConfirmScreen, HelpScreen
+from tui.screens.main import MainScreen
 from tui.store import CONNECTED, Store
 from tui.stylesheets import stylesheet
-from tui.widgets.row_table import ROW_BINDING_PREFIX
+from tui.values import question
 
 REFRESH_INTERVAL = 0.3  # seconds: 3 refreshes a second, whatever the rate of data
 GC_THRESHOLDS = (700, 10, 200)  # as the defaults, but a full pass 20 times rarer
+
+S = TypeVar("S", bound=Screen[Any])
 
 
 class CircusApp(App[None]):
@@ -28,10 +32,7 @@ class CircusApp(App[None]):
     CSS_PATH = [stylesheet("app.tcss"), stylesheet("tables.tcss"), stylesheet("log_view.tcss")]
     COMMANDS = App.COMMANDS | {WatcherCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        Binding("q", "quit", "Quit", id="quit", tooltip="Leave; the daemon keeps running"),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Every key"),
-    ]
+    BINDINGS = bindings("app")
 
     def __init__(
         self,
@@ -41,8 +42,16 @@ class CircusApp(App[None]):
         store: Store | None = None,
         connect: bool = True,
         refresh_interval: float = REFRESH_INTERVAL,
+        keys: Keys = DEFAULT_KEYS,
+        table_keys: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.keys = keys  # every action's keys in force (tui.keymap reads a keymap file)
+        use_keys(self, "app", keys)
+        if table_keys:
+            # The tables' own navigation keys (row-up...) are Textual bindings with ids: its
+            # keymap moves them.
+            self.set_keymap(table_keys)
         self.endpoint = endpoint
         self.readonly = readonly
         self.store = store or Store()
@@ -55,7 +64,7 @@ class CircusApp(App[None]):
         self._gc_thresholds: tuple[int, ...] | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(MainScreen())
+        self.push_screen(self.keyed(MainScreen()))
         if self.connect:
             self.run_worker(self.link.run(), group="link", exclusive=True)
         self.set_interval(self.refresh_interval, self.refresh_from_store)
@@ -85,11 +94,49 @@ class CircusApp(App[None]):
 
     # -- commands ---------------------------------------------------------------------
 
-    def send(self, label: str, command: str, **props: Any) -> None:
-        """Run one daemon command in the background and say how it went."""
-        if self.readonly:
+    def run_command(self, action_id: str, name: str | None = None, **values: Any) -> None:
+        """Run a daemon command as the console offers it, from a key or the palette alike:
+        refused when read-only, then what it needs asked for, then confirmed if it asks."""
+        action = ACTIONS[action_id]
+        use, command = action.use, action.command
+        assert use is not None and command is not None, action_id
+        if not allowed(action, self.readonly):
             self.notify("read-only console", severity="warning")
             return
+        if use.scope == "watcher" and name is None:
+            self.notify("No watcher selected", severity="warning")
+            return
+        if name is not None:  # the watcher's, or a new watcher's (`add`)
+            values["name"] = name
+        missing = tuple(n for n in use.needs if n not in values)
+        if missing:
+            self._ask(action, missing, values)
+            return
+        shown = [str(values[n]) for n in ("name", *use.needs) if n in values and n != "cmd"]
+        label = " ".join([command.name, *dict.fromkeys(shown)])
+        props = use.properties(**values)
+        if action.ask is None:
+            self.send(label, command.name, **props)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.send(label, command.name, **props)
+
+        self.push_screen(self.keyed(ConfirmScreen(f"{use.text(**values)}?", action.ask)), answered)
+
+    def _ask(self, action: Action, missing: tuple[str, ...], values: dict[str, Any]) -> None:
+        q = question(missing)
+        prompt = q.prompt.format(name=values.get("name", ""))
+
+        def answered(given: dict[str, Any] | None) -> None:
+            if given is not None:
+                self.run_command(action.id, **{**values, **given})
+
+        self.push_screen(self.keyed(AskScreen(prompt, q.placeholder, q.parse)), answered)
+
+    def send(self, label: str, command: str, **props: Any) -> None:
+        """Run one daemon command in the background and say how it went."""
         self.run_worker(self._send(label, command, props), group="commands")
 
     async def _send(self, label: str, command: str, props: dict[str, Any]) -> None:
@@ -112,48 +159,47 @@ class CircusApp(App[None]):
             await self.link.refresh_watcher(name)
             self.refresh_from_store()  # the outcome now, not at the next tick
 
-    def confirm_then_send(
-        self, question: str, detail: str, label: str, command: str, **props: Any
-    ) -> None:
-        if self.readonly:
-            self.notify("read-only console", severity="warning")
+    async def perform(self, action_id: str, name: str | None = None, **values: Any) -> None:
+        """An action chosen in the palette: the code its key runs."""
+        action = ACTIONS[action_id]
+        if action.command is not None:
+            self.run_command(action_id, name, **values)
             return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.send(label, command, **props)
-
-        self.push_screen(ConfirmScreen(question, detail), answered)
+        main = self.main_screen
+        if main is None:
+            return
+        run = action.run if name is None else f"{action.run}({name!r})"
+        await main.run_action(run)
 
     # -- screens ----------------------------------------------------------------------
 
+    @property
+    def main_screen(self) -> MainScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+
+    def keyed(self, screen: S) -> S:
+        """`screen` with the keys in force for its actions."""
+        use_keys(screen, screen.WHERE, self.keys)  # type: ignore[attr-defined]
+        return screen
+
     def open_details(self, name: str) -> None:
         if name in self.store.watchers:
-            self.push_screen(DetailsScreen(name))
+            self.push_screen(self.keyed(DetailsScreen(name)))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(self.key_help()))
+        self.push_screen(self.keyed(HelpScreen(self.key_help())))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """Every key, as the bindings say now: a keymap's changes show here too."""
-        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
-        active = main.active_bindings if main is not None else {}
-        keys: dict[str, list[str]] = {}
-        described: dict[str, str] = {}
-        for key, active_binding in active.items():
-            binding = active_binding.binding
-            # Ours all have ids. The focused table's navigation keys are summed up below: the
-            # operator's keys come first.
-            if binding.id is None or binding.id.startswith(ROW_BINDING_PREFIX):
-                continue
-            if self.readonly and binding.action in MUTATING:
-                continue
-            ident = binding.id or binding.action
-            keys.setdefault(ident, []).append(self.get_key_display(binding.with_key(key)))
-            described[ident] = binding.tooltip or binding.description
-        rows = [("/".join(dict.fromkeys(k)), described[i]) for i, k in keys.items()]
+        """Every key of the main screen, as in force now: a keymap's changes show here too.
+        The tables' navigation keys are summed up at the end: the operator's keys first."""
+        rows = []
+        for action in in_order(("main", "app")):
+            keys = self.keys[action.id]
+            if keys and allowed(action, self.readonly):
+                shown = (self.get_key_display(Binding(key, "")) for key in keys)
+                rows.append(("/".join(dict.fromkeys(shown)), action.help))
         rows += [
             ("enter", "Details of the watcher: charts, options, events"),
             ("tab", "Next pane"),

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="circus-tui",
-        usage="circus-tui [-h] [-V] [--endpoint E] [--config FILE] [--readonly]\n"
+        usage="circus-tui [-h] [-V] [--endpoint E] [--config FILE] [--readonly] [--keys FILE]\n"
         "       circus-tui {daemon,ctl,convert} ...",
         description=textwrap.fill(
             "The console of a circus-tui (or Circus 0.19) daemon: every watcher with its "
@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
         help="a TOML file: its daemon's endpoint, and start that daemon first when none answers",
     )
     parser.add_argument("--readonly", action="store_true", help="hide every action that changes")
+    parser.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="a keymap, a [keys] table of action-id = key (default: "
+        "$XDG_CONFIG_HOME/circus-tui/keys.toml, else ~/.config/circus-tui/keys.toml, if it "
+        "exists; docs/keybindings.md lists the ids)",
+    )
     return parser
 
 
@@ -85,6 +92,16 @@ def run_console(argv: list[str]) -> int:
     from daemon.cli import EXIT_CONFIG
     from daemon.endpoints import EndpointError, check_client_endpoint
     from daemon.paths import UnsafeDirectoryError, default_endpoints
+
+    # A keymap it cannot use stops it before anything starts, a daemon included.
+    from tui.keymap import NO_KEYMAP, KeymapError, default_path, load
+
+    keys_file = Path(ns.keys) if ns.keys else default_path()
+    try:
+        keymap = load(keys_file) if ns.keys or keys_file.exists() else NO_KEYMAP
+    except KeymapError as exc:
+        print(f"circus-tui: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
     endpoint = ns.endpoint
     if ns.config:
@@ -108,7 +125,7 @@ def run_console(argv: list[str]) -> int:
             return started.returncode
     from tui.app import CircusApp
 
-    app = CircusApp(endpoint, readonly=ns.readonly)
+    app = CircusApp(endpoint, readonly=ns.readonly, keys=keymap.keys, table_keys=keymap.table_keys)
     app.run()
     # Textual has shown why it failed, if it did; the status says that it did.
     return app.return_code or 0

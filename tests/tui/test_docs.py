@@ -13,6 +13,8 @@ import pytest
 from textual.binding import Binding
 
 import tui
+from tui.actions import ACTIONS
+from tui.keymap import load
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -78,3 +80,23 @@ def test_pictures_of_console_md_exist() -> None:
     assert pictures
     missing = [p for p in pictures if not (DOCS / p).is_file()]
     assert not missing
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_of_the_registry_is_documented_with_its_keys(action: str) -> None:
+    rows = keybindings_rows()
+    assert action in rows, f"action {action!r} is not in docs/keybindings.md"
+    documented = set(re.findall(r"`([^`]+)`", rows[action]))
+    assert set(ACTIONS[action].keys) <= documented, (action, rows[action])
+    if not ACTIONS[action].keys:
+        assert rows[action] == "none", (action, rows[action])
+
+
+def test_the_keymap_example_of_keybindings_md_is_one_the_console_takes(tmp_path: Path) -> None:
+    text = (DOCS / "keybindings.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", text, re.S)
+    assert example is not None
+    path = tmp_path / "keys.toml"
+    path.write_text(example.group(1))
+    keymap = load(path)
+    assert keymap.keys["stop"] == ("k",) and keymap.keys["follow"] == ()

@@ -7,13 +7,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Label, Static
 from textual_plotext import PlotextPlot
 
 from daemon.client import CallError
+from tui import time_axis
+from tui.actions import bindings
 from tui.cells import fmt_bytes
 from tui.sanitize import plain_text
 from tui.widgets.key_bar import KeyBar
@@ -23,9 +24,8 @@ if TYPE_CHECKING:
 
 
 class DetailsScreen(Screen[None]):
-    BINDINGS = [
-        Binding("escape,q", "close", "Back", id="details-back", tooltip="Back to the watchers"),
-    ]
+    BINDINGS = bindings("details")
+    WHERE = "details"
 
     def __init__(self, name: str) -> None:
         super().__init__()
@@ -92,24 +92,50 @@ class DetailsScreen(Screen[None]):
     def _draw(self) -> None:
         store = self.app_.store
         w = store.watchers[self.watcher]
-        series: list[tuple[str, list[float], list[float]]] = [
-            (self.watcher, list(w.cpu_history), list(w.mem_history))
+        now = store.clock()
+        # The console's own series: one sample per stats interval, the newest now. A
+        # process's history from the daemon has the time of each sample.
+        interval = float(self.history.get("interval") or 1.0)
+        cpu, mem = list(w.cpu_history)[-600:], list(w.mem_history)[-600:]
+        series: list[tuple[str, list[float], list[float], list[float], list[float]]] = [
+            (
+                self.watcher,
+                time_axis.seconds_before(len(cpu), interval),
+                cpu,
+                time_axis.seconds_before(len(mem), interval),
+                mem,
+            )
         ]
         for pid, data in sorted(self.history.get("processes", {}).items())[:6]:
-            series.append((f"pid {pid}", data.get("cpu", []), data.get("rss", [])))
-        for chart_id, index, title in (("#cpu-chart", 1, "CPU %"), ("#mem-chart", 2, "Memory")):
+            times = [t - now for t in data.get("t", [])]
+            cpu, rss = data.get("cpu", [])[-600:], data.get("rss", [])[-600:]
+            cpu_t = times[-len(cpu) :] if len(times) >= len(cpu) else None
+            rss_t = times[-len(rss) :] if len(times) >= len(rss) else None
+            series.append(
+                (
+                    f"pid {pid}",
+                    cpu_t or time_axis.seconds_before(len(cpu), interval),
+                    cpu,
+                    rss_t or time_axis.seconds_before(len(rss), interval),
+                    rss,
+                )
+            )
+        span = max((-xs[0] for _, xs, _, _, _ in series if xs), default=0.0)
+        ticks, labels = time_axis.ticks(span)
+        for chart_id, index, title in (("#cpu-chart", 1, "CPU %"), ("#mem-chart", 3, "Memory")):
             chart = self.query_one(chart_id, PlotextPlot)
             plt = chart.plt
             plt.clear_data()
             plt.clear_figure()
             plt.title(title)
             for label, *values in series:
-                points = values[index - 1][-600:]
-                if index == 2:
+                xs, points = values[index - 1], values[index]
+                if index == 3:
                     points = [v / 2**20 for v in points]
                 if points:
-                    plt.plot(points, label=label)
-            if index == 2:
+                    plt.plot(xs, points, label=label)
+            plt.xticks(ticks, labels)
+            if index == 3:
                 plt.ylabel("MiB")
             chart.refresh()
         self.query_one("#details-title", Label).update(

@@ -1,21 +1,24 @@
-"""Small modal screens: confirmation of a destructive action, and the key help."""
+"""Small modal screens: confirmation of a destructive action, a value a command needs, and the
+key help."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Input, Label, Static
+
+from tui.actions import bindings
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Asks before anything that stops programs. `y`/Enter confirm, `n`/Esc cancel."""
 
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm-yes", tooltip="Do it"),
-        Binding("n,escape", "answer(False)", "No", id="confirm-no", tooltip="Leave it"),
-    ]
+    BINDINGS = bindings("confirm")
+    WHERE = "confirm"
 
     def __init__(self, question: str, detail: str = "") -> None:
         super().__init__()
@@ -41,10 +44,48 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
+class AskScreen(ModalScreen[dict[str, Any] | None]):
+    """Asks for what a command needs (a number of processes, a signal): Enter gives it once
+    `parse` takes it, Esc leaves it. Answers with `parse`'s values, or None."""
+
+    BINDINGS = bindings("ask")
+    WHERE = "ask"
+
+    def __init__(
+        self, prompt: str, placeholder: str, parse: Callable[[str], dict[str, Any]]
+    ) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.placeholder = placeholder
+        self.parse = parse
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ask"):
+            yield Label(self.prompt, id="ask-prompt", markup=False)
+            yield Input(placeholder=self.placeholder, id="ask-input")
+            yield Label("", id="ask-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            values = self.parse(event.value)
+        except ValueError as exc:
+            self.query_one("#ask-error", Label).update(str(exc))
+            return
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 class HelpScreen(ModalScreen[None]):
     """Every key of the console, generated from the bindings so it can never drift."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close", id="help-close")]
+    BINDINGS = bindings("help")
+    WHERE = "help"
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         super().__init__()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Label, Sparkline, Static
 
+from tui.actions import ACTIONS, allowed, bindings
 from tui.cells import fmt_bytes
+from tui.clipboard import clipboard_text, summary
 from tui.sanitize import plain_text
 from tui.store import CONNECTED, DISCONNECTED
 from tui.widgets.filter_input import FilterInput
@@ -22,38 +23,12 @@ from tui.widgets.tables import WATCHER_COLUMNS, ProcessTable, WatchersTable
 if TYPE_CHECKING:
     from tui.app import CircusApp
 
-# Actions that change something on the daemon: hidden and refused with --readonly.
-MUTATING = {"scale_up", "scale_down", "start_watcher", "stop_watcher", "restart_watcher"}
-
-
-SORT_BINDINGS = [
-    Binding(
-        str(i),
-        f"sort('{key}')",
-        f"Sort by {label.lower()}",
-        show=False,
-        id=f"sort-{key}",
-        tooltip=f"Sort watchers by {label.lower()}; again to reverse",
-    )
-    for i, (key, label, _) in enumerate(WATCHER_COLUMNS[:7], start=1)
-]
-
 
 class MainScreen(Screen[None]):
     # Below 32 rows (an 80x24 terminal) the panes lose their borders: rows are worth more.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
-    BINDINGS = [
-        Binding("plus", "scale_up", "+1", id="scale-up", tooltip="Add a process now"),
-        Binding("minus", "scale_down", "-1", id="scale-down", tooltip="Remove a process now"),
-        Binding("s", "start_watcher", "Start", id="start", tooltip="Start the watcher"),
-        Binding("x", "stop_watcher", "Stop", id="stop", tooltip="Stop it (asks first)"),
-        Binding("r", "restart_watcher", "Restart", id="restart", tooltip="Restart (asks first)"),
-        Binding("slash", "filter_log", "Filter", id="filter", tooltip="Filter the output"),
-        Binding("f", "toggle_follow", "Follow", id="follow", tooltip="Follow new output"),
-        Binding("a", "toggle_all", "All logs", id="all-logs", tooltip="All watchers' output"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="clear-filter"),
-        *SORT_BINDINGS,
-    ]
+    BINDINGS = bindings("main")
+    WHERE = "main"
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", markup=False)
@@ -212,49 +187,31 @@ class MainScreen(Screen[None]):
     # -- actions ---------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action in MUTATING and self.app_.readonly)
+        if action == "command" and parameters:
+            return allowed(ACTIONS[str(parameters[0])], self.app_.readonly)
+        return True
 
-    def _selected(self) -> str | None:
-        name = self.app_.store.selected
+    def action_command(self, action_id: str) -> None:
+        """A daemon command's key: on the selected watcher (the palette names one)."""
+        use = ACTIONS[action_id].use
+        watcher = use is not None and use.scope == "watcher"
+        self.app_.run_command(action_id, self.app_.store.selected if watcher else None)
+
+    def action_details(self, name: str | None = None) -> None:
+        name = name or self.app_.store.selected
         if name is None:
             self.notify("No watcher selected", severity="warning")
-        return name
+            return
+        self.app_.open_details(name)
 
-    def action_scale_up(self) -> None:
-        if (name := self._selected()) is not None:
-            self.app_.send(f"incr {name}", "incr", name=name, nb=1, waiting=True)
-
-    def action_scale_down(self) -> None:
-        if (name := self._selected()) is not None:
-            self.app_.send(f"decr {name}", "decr", name=name, nb=1, waiting=True)
-
-    def action_start_watcher(self) -> None:
-        if (name := self._selected()) is not None:
-            self.app_.send(f"start {name}", "start", name=name, match="simple", waiting=True)
-
-    def action_stop_watcher(self) -> None:
-        if (name := self._selected()) is not None:
-            self.app_.confirm_then_send(
-                f"Stop {name}?",
-                "Its processes get their stop signal, then SIGKILL after graceful_timeout.",
-                f"stop {name}",
-                "stop",
-                name=name,
-                match="simple",
-                waiting=True,
-            )
-
-    def action_restart_watcher(self) -> None:
-        if (name := self._selected()) is not None:
-            self.app_.confirm_then_send(
-                f"Restart {name}?",
-                "Every process is stopped, then started again.",
-                f"restart {name}",
-                "restart",
-                name=name,
-                match="simple",
-                waiting=True,
-            )
+    def action_copy_output(self) -> None:
+        lines = self.query_one(LogView).copy_lines()
+        if not lines:
+            self.notify("No output to copy", severity="warning")
+            return
+        copied = clipboard_text(lines)
+        self.app.copy_to_clipboard(copied.text)
+        self.notify(summary(copied), severity="warning" if copied.cut else "information")
 
     def action_filter_log(self) -> None:
         self.query_one("#filter", Input).focus()

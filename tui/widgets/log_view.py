@@ -244,6 +244,28 @@ class LogView(ScrollView, can_focus=True):
         if self.is_mounted:
             self.refresh_lines()
 
+    # -- copying ----------------------------------------------------------------------------
+
+    def copy_lines(self) -> list[str]:
+        """The lines `y` copies, as the programs wrote them: with a filter, every line it
+        shows; without, the line at the bottom of the view (the view has no cursor: that is
+        the newest line while following, the last one read when scrolled up). The console's
+        own notes ("lines skipped") are not program output and are left out."""
+        buffer = self.buffer
+        if buffer.pattern:
+            candidates = range(len(buffer))
+        else:
+            bottom = min(len(buffer), round(self.scroll_y) + self.scrollable_content_region.height)
+            candidates = range(bottom - 1, -1, -1)
+        lines: list[str] = []
+        for index in candidates:
+            entry = buffer.visible(index)
+            if entry.stream != "note":
+                lines.append(entry.text)
+                if not buffer.pattern:
+                    break
+        return lines
+
     # -- scrolling without animation ----------------------------------------------------
 
     def action_scroll_up(self) -> None:

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from dataclasses import replace
@@ -23,7 +22,7 @@ from typing import Any
 
 import zmq
 
-from daemon import fdlimit, protocol, tree, trusted
+from daemon import fdlimit, procfs, protocol, tree, trusted
 from daemon.admission import Gate, make_gate
 from daemon.config import Config, load_config
 from daemon.controller import Controller
@@ -641,21 +640,10 @@ class Arbiter:
         managed = {pid for w in self.watchers.values() for pid in w.processes}
         if self._guardian is not None:
             managed.add(self._guardian.pid)
-        for pid in self._children() - managed:
+        for pid in procfs.own_children() - managed:
             # Adopted orphans (we are their subreaper) and anything else not ours to track.
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-
-    @staticmethod
-    def _children() -> set[int]:
-        """Our direct children, from the kernel's own list where it keeps one; that costs
-        one read instead of a scan of /proc at every burst of SIGCHLD."""
-        try:
-            with open(f"/proc/self/task/{threading.get_native_id()}/children") as fh:
-                return {int(p) for p in fh.read().split()}
-        except OSError:
-            me = os.getpid()
-            return {e.pid for e in tree.scan().values() if e.ppid == me}
 
     # -- queries for commands -----------------------------------------------------------
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon import protocol
+from daemon import procfs, protocol
 from daemon.matching import PatternError, glob_matcher, regex_matcher
 from daemon.options import (
     OptionError,
@@ -458,9 +458,7 @@ async def cmd_signal(arbiter: Arbiter, props: dict[str, Any]) -> None:
             raise ProtocolError(f"process {target} not found in {watcher.name!r}", MESSAGE_ERROR)
         try:
             if childpid is not None:
-                from daemon import tree
-
-                if childpid not in tree.descendants([proc.pid], tree.scan()):
+                if childpid not in procfs.descendants([proc.pid]):
                     raise ProtocolError(f"child {childpid} not found", MESSAGE_ERROR)
                 os.kill(childpid, signum)
             else:

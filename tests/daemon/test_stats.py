@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from daemon import stats
-from daemon.stats import ProcReading, StatsSampler, process_info
+from daemon import procfs, stats
+from daemon.procfs import ProcEntry
+from daemon.stats import StatsSampler, process_info
 from tests.conftest import wait_for
 
 # A parent that sleeps and one child running CHILD; prints the child's pid.
@@ -109,7 +110,7 @@ def test_child_memory_counts_in_tree_rss(spawn: Callable[..., subprocess.Popen[s
     row = wait_for(allocated, timeout=10, interval=0.1)
     assert row.rss >= row.members[parent].rss + 50 * MB
     assert row.rss == sum(m.rss for m in row.members.values())
-    assert row.mem == pytest.approx(row.rss * 100 / stats.total_memory())
+    assert row.mem == pytest.approx(row.rss * 100 / procfs.total_memory())
     info = process_info(parent, sample=row)
     assert isinstance(info, dict)
     assert info["rss"] == row.rss
@@ -192,10 +193,10 @@ def test_history_is_bounded_and_driven_by_the_clock(
 
 def test_cpu_arithmetic_pid_reuse_and_births() -> None:
     """Exact edge cases need exact readings: a scripted reader stands in for /proc here."""
-    table: dict[int, ProcReading] = {}
+    table: dict[int, ProcEntry] = {}
 
     def proc(pid: int, ppid: int, start: float, cpu: float) -> None:
-        table[pid] = ProcReading(pid, ppid, start, cpu, 1 * MB, 2 * MB, 0)
+        table[pid] = ProcEntry(pid, ppid, start, cpu, 1 * MB, 2 * MB, 0)
 
     clock = FakeClock()
     sampler = StatsSampler(interval=1.0, clock=clock, reader=lambda: dict(table))
@@ -305,7 +306,7 @@ def test_daemon_info() -> None:
 def test_psutil_fallback_sees_the_same_tree(spawn: Callable[..., subprocess.Popen[str]]) -> None:
     parent, child = spawn_tree(spawn, SLEEPER)
     proc_sampler = StatsSampler()
-    psutil_sampler = StatsSampler(reader=stats.read_processes_psutil)
+    psutil_sampler = StatsSampler(reader=procfs.read_table_psutil)
 
     def both() -> Any:
         a = proc_sampler.sample({"w": [parent]})[1]

@@ -45,16 +45,6 @@ class Line(NamedTuple):
     data: bytes  # raw bytes, without the newline
     partial: bool = False  # split because it exceeded the line limit
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "pid": self.pid,
-            "stream": self.stream,
-            "data": self.data.decode("utf-8", "replace"),
-            "partial": self.partial,
-        }
-
 
 def open_log(path: Path) -> tuple[int, int]:
     """(directory fd, file fd) of the log file at `path` (absolute), made if missing: the

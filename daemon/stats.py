@@ -2,9 +2,8 @@
 
 A supervised process is measured together with all its descendants (a gunicorn master and its
 workers are one row). A tick is one pass over the process table (daemon.procfs).
-`process_info` builds Circus's per-process `info` dict from a sample, so the once-a-second
-`stat.<watcher>.<pid>` publishes need no further system calls beyond a small identity cache
-(user name, command name).
+The wire's bodies (daemon.wire.stats) are built from a sample, so the once-a-second
+`stat.<watcher>.<pid>` publishes need no further system calls beyond a small identity cache.
 
 Measured at 1,000 supervised processes on 2 cores (tests/bench/test_stats_bench.py): a tick
 costs about 25 ms of CPU; psutil's per-pid children(recursive=True) costs seconds. `sample` is
@@ -21,17 +20,12 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from daemon import procfs
 from daemon.procfs import ProcEntry, Table, total_memory
 
-NO_SUCH_PROCESS = "No such process (stopped?)"
-
 _MAX_CPU = 100.0 * (os.cpu_count() or 1)
-
-# Same units and thresholds as Circus's bytes2human (circus/util.py).
-_SYMBOLS = ("K", "M", "G", "T", "P", "E", "Z", "Y")
 
 # Series of processes that exited are kept for history_seconds, but at most this many, so a
 # crash-looping watcher cannot grow the daemon's memory.
@@ -80,6 +74,31 @@ class WatcherSample:
     mem: float  # sum of percent
     rss: int  # sum bytes
     age: float  # max age seconds
+
+
+class Series(NamedTuple):
+    """Points of one history, oldest first, as parallel lists."""
+
+    t: list[float]  # wall seconds, to the millisecond
+    cpu: list[float]  # percent (float32 precision)
+    mem: list[float]  # percent (float32 precision)
+    rss: list[int]  # bytes
+
+
+@dataclass
+class History:
+    interval: float
+    watchers: dict[str, Series]
+    processes: dict[int, Series]
+
+
+@dataclass
+class Tick:
+    """One sampling tick: what was asked about and what was found."""
+
+    groups: dict[str, list[int]]  # watcher name -> the supervised pids asked about
+    watchers: dict[str, WatcherSample]
+    procs: dict[int, ProcSample]
 
 
 Reader = Callable[[], Table]
@@ -158,20 +177,14 @@ class _Series:
             return -math.inf
         return self.t[self.head - 1]
 
-    def export(self, since: float | None) -> dict[str, list[Any]]:
+    def export(self, since: float | None) -> Series:
         h = self.head
         t = self.t[h:] + self.t[:h]
         cpu = self.cpu[h:] + self.cpu[:h]
         mem = self.mem[h:] + self.mem[:h]
         rss = self.rss[h:] + self.rss[:h]
         s = 0 if since is None else bisect_right(t, since)
-        # float32 storage: round so the JSON does not carry 12.300000190734863.
-        return {
-            "t": list(t[s:]),
-            "cpu": [round(x, 2) for x in cpu[s:]],
-            "mem": [round(x, 3) for x in mem[s:]],
-            "rss": list(rss[s:]),
-        }
+        return Series(list(t[s:]), list(cpu[s:]), list(mem[s:]), list(rss[s:]))
 
 
 class StatsSampler:
@@ -314,15 +327,11 @@ class StatsSampler:
 
     def history(
         self, name: str | None = None, pid: int | None = None, since: float | None = None
-    ) -> dict[str, Any]:
-        """History as JSON-ready lists, points with t > since only.
-
-        Each series has parallel lists t (wall seconds, to the millisecond), cpu, mem (percent)
-        and rss (bytes); a watcher's cpu is its cpu_total, the sum over its processes' trees.
-        No filter: every watcher, no processes (a thousand process histories would be tens of
-        megabytes). `name`: that watcher and the processes it had at its last sample. `pid`:
-        that process. Process keys are pid strings, as JSON would make them anyway.
-        """
+    ) -> History:
+        """History, points with t > since only; a watcher's cpu is its cpu_total, the sum
+        over its processes' trees. No filter: every watcher, no processes (a thousand process
+        histories would be tens of megabytes). `name`: that watcher and the processes it had at
+        its last sample. `pid`: that process."""
         if name is None:
             wnames = [] if pid is not None else list(self._watchers)
         else:
@@ -333,161 +342,39 @@ class StatsSampler:
             pids = list(self._groups.get(name, ()))
         else:
             pids = []
-        return {
-            "interval": self.interval,
-            "watchers": {n: self._watchers[n].export(since) for n in wnames},
-            "processes": {
-                str(p): self._processes[p].export(since) for p in pids if p in self._processes
-            },
-        }
+        return History(
+            self.interval,
+            {n: self._watchers[n].export(since) for n in wnames},
+            {p: self._processes[p].export(since) for p in pids if p in self._processes},
+        )
 
     def forget(self, pid: int) -> None:
         self._processes.pop(pid, None)
 
 
-def bytes2human(n: int) -> str:
-    """Circus's human byte counts: '512B', '8.52M' (powers of 1024, two decimals)."""
-    i = min((n.bit_length() - 1) // 10, len(_SYMBOLS)) if n > 0 else 0
-    if i == 0:
-        return f"{n}B"
-    return f"{n / (1 << (10 * i)):.2f}{_SYMBOLS[i - 1]}"
-
-
-def format_cpu_time(seconds: float) -> str:
-    """CPU time as Circus shows it, 'm:ss.cc' ('0:00.0' when the hundredths are zero).
-
-    Circus prints the first two digits of the microseconds, so 0.05 s reads '.50'; here the
-    hundredths are zero-padded instead. Minutes are not wrapped at 60 (Circus drops the hours).
-    """
-    centis = max(0, round(seconds * 100))
-    minutes, rest = divmod(centis, 6000)
-    secs, hundredths = divmod(rest, 100)
-    frac = f"{hundredths:02d}" if hundredths else "0"
-    return f"{minutes}:{secs:02d}.{frac}"
-
-
-def _info_of(
-    pid: int,
-    *,
-    cpu: float,
-    rss: int,
-    vms: int,
-    cpu_time: float,
-    nice: int,
-    create_time: float,
-    wall_now: float,
-) -> dict[str, Any]:
-    username, cmdline = procfs.identity(pid, create_time) or ("N/A", "N/A")
-    return {
-        "pid": pid,
-        "cpu": round(cpu, 1),
-        "mem": round(rss * 100.0 / total_memory(), 3),
-        "mem_info1": bytes2human(rss),
-        "mem_info2": bytes2human(vms),
-        "ctime": format_cpu_time(cpu_time),
-        "username": username,
-        "nice": nice,
-        "create_time": create_time,
-        "age": wall_now - create_time,
-        "cmdline": cmdline,
-        "children": [],
-        "rss": rss,
-        "vms": vms,
-    }
-
-
-def process_info(
-    pid: int,
-    *,
-    wid: int | None = None,
-    started: float | None = None,
-    sample: ProcSample | None = None,
-) -> dict[str, Any] | str:
-    """Circus's process `info` dict, plus `rss` and `vms` in bytes.
-
-    The measures (cpu, mem, mem_info1/2, rss, vms, ctime) count the whole tree. `children` lists
-    every descendant (not only direct children) with its own figures and its `ppid`. With a
-    `sample` from StatsSampler.sample no /proc pass is made; without one, the tree is read now
-    and cpu is 0.0, there being no interval to measure over.
-    """
-    if sample is None or pid not in sample.members:
-        found = _tree_sample(pid, procfs.read_table(), frozenset(), lambda _: 0.0)
-        if found is None:
-            return NO_SUCH_PROCESS
-        if sample is not None:
-            # A sample built without members still carries the CPU measured over its interval.
-            found.cpu = sample.cpu
-        sample = found
-    wall_now = time.time()
-    root = sample.members[pid]
-    info = _info_of(
-        pid,
-        cpu=sample.cpu,
-        rss=sample.rss,
-        vms=sample.vms,
-        cpu_time=sample.cpu_time,
-        nice=root.nice,
-        create_time=root.create_time,
-        wall_now=wall_now,
-    )
-    info["mem"] = round(sample.mem, 3)
-    if started is not None:
-        info["age"] = wall_now - started
-    info["started"] = started
-    info["wid"] = wid
-    children = []
-    for child in sample.children:
-        m = sample.members.get(child)
-        if m is None:
-            continue
-        entry = _info_of(
-            child,
-            cpu=m.cpu,
-            rss=m.rss,
-            vms=m.vms,
-            cpu_time=m.cpu_time,
-            nice=m.nice,
-            create_time=m.create_time,
-            wall_now=wall_now,
-        )
-        entry["ppid"] = m.ppid
-        children.append(entry)
-    info["children"] = children
-    return info
+def measure(pid: int) -> ProcSample | None:
+    """One supervised process's tree now, outside a tick: cpu is 0.0, there being no interval
+    to measure over."""
+    return _tree_sample(pid, procfs.read_table(), frozenset(), lambda _: 0.0)
 
 
 # (pid, monotonic time, cpu seconds) at the previous call; the pid changes across a fork.
-_daemon_prev: tuple[int, float, float] | None = None
+_own_prev: tuple[int, float, float] | None = None
 
 
-def daemon_info() -> dict[str, Any]:
-    """The daemon's own info in process_info's format (`dstats`, the `circus` pseudo-watcher).
-
-    Only the daemon process itself: its tree is every supervised program. CPU is measured since
-    the previous call (0.0 on the first), so it costs no sleep, unlike Circus's 10 ms.
-    """
-    global _daemon_prev
+def own_usage() -> MemberSample:
+    """The daemon process itself (not its tree: that is every supervised program), its CPU
+    measured since the previous call (0.0 on the first), so it costs no sleep."""
+    global _own_prev
     pid = os.getpid()
-    # /proc/self is always readable; the fallback only keeps dstats answering if it is not.
+    # /proc/self is always readable; the fallback only keeps answering if it is not.
     me = procfs.read(pid) or ProcEntry(
         pid, os.getppid(), procfs.BOOT_TIME, sum(os.times()[:2]), 0, 0, 0
     )
     now = time.monotonic()
     cpu = 0.0
-    prev = _daemon_prev
+    prev = _own_prev
     if prev is not None and prev[0] == pid and now > prev[1]:
         cpu = max(0.0, (me.cpu_time - prev[2]) * 100.0 / (now - prev[1]))
-    _daemon_prev = (pid, now, me.cpu_time)
-    info = _info_of(
-        pid,
-        cpu=cpu,
-        rss=me.rss,
-        vms=me.vms,
-        cpu_time=me.cpu_time,
-        nice=me.nice,
-        create_time=me.create_time,
-        wall_now=time.time(),
-    )
-    info["started"] = me.create_time
-    info["wid"] = None
-    return info
+    _own_prev = (pid, now, me.cpu_time)
+    return MemberSample(pid, me.ppid, cpu, me.rss, me.vms, me.cpu_time, me.nice, me.create_time)

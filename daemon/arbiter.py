@@ -14,28 +14,25 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import zmq
-
-from daemon import fdlimit, protocol, tree, trusted
-from daemon.admission import Gate, make_gate
-from daemon.config import Config, load_config
-from daemon.controller import Controller
-from daemon.endpoints import check_endpoint, unlink
+from daemon import fdlimit, procfs, tree, trusted
+from daemon.config import Config, ConfigError, load_config, save_config
+from daemon.endpoints import check_endpoint
+from daemon.errors import Refused, SystemRefused, UnknownWatcher, WatcherExists
 from daemon.logfile import LogFile, open_log
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
+from daemon.outlet import NullOutlet, Outlet
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir, private_dir
-from daemon.publish import OutputPublisher, Subscriptions
 from daemon.sockets import ManagedSocket, SocketError, bind_all
-from daemon.stats import StatsSampler, process_info
+from daemon.stats import History, ProcSample, StatsSampler, Tick
 from daemon.watcher import ACTIVE, Watcher
 
 log = logging.getLogger("circus-tui")
@@ -71,24 +68,18 @@ class Arbiter:
         self.sampler = StatsSampler(
             interval=self.settings.stats_interval, history_seconds=self.settings.history_seconds
         )
-        self.last_stats: dict[str, Any] = {}
+        self.last_tick: Tick | None = None
         self._quit = asyncio.Event()
-        self._ctx: zmq.Context[Any] | None = None  # made in prepare(): after any fork
-        self._events: zmq.Socket[Any] | None = None
-        self._stats: zmq.Socket[Any] | None = None
+        # How events, output and stats leave, and how commands come in (daemon.server).
+        self.outlet: Outlet = NullOutlet()
         self.state_fd = -1  # the state directory, held: files in it are opened relative to it
         self._lock_fd = -1
         self._guardian: subprocess.Popen[bytes] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._orphan_scan: asyncio.TimerHandle | None = None
-        self.controller: Any = None
-        self.output_publisher: OutputPublisher | None = None
-        self.subscriptions: Subscriptions | None = None
         self.sockets: dict[str, ManagedSocket] = {}
         # name -> fd, shared with every watcher so that sockets bound by a reload reach them.
         self.socket_fds: dict[str, int] = {}
-        self._bound: list[str] = []  # ipc endpoints this daemon bound, to unlink on exit
-        self._gates: list[Gate] = []
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -112,35 +103,10 @@ class Arbiter:
         self.socket_fds.update({name: s.fd for name, s in self.sockets.items()})
         record = {"pid": os.getpid(), "instance": self.instance, "started": self.started}
         trusted.write_atomic(self.state_fd, "daemon.json", json.dumps(record).encode())
-        self._ctx = zmq.Context()
-        self._events = self._ctx.socket(zmq.XPUB)
-        self._stats = self._ctx.socket(zmq.PUB)
-        for sock in (self._events, self._stats):
-            sock.setsockopt(zmq.LINGER, 0)
-            # Per subscriber; output batches are at most 64 KiB, so a stalled subscriber
-            # holds at most ~16 MiB here before publishes to it are dropped.
-            sock.setsockopt(zmq.SNDHWM, 256)
-        # Subscribers are clients too: their connections are bounded like the control's.
-        self._gates = [
-            make_gate(self._events, self.pubsub_endpoint, on_change=self._drain_subscriptions)
-        ]
-        self._gates[0].bind()
-        self._bound.append(self.pubsub_endpoint)
-        self.subscriptions = Subscriptions(self._events)
-        self.output_publisher = OutputPublisher(self._events, self.subscriptions)
-        self._gates.append(make_gate(self._stats, self.stats_endpoint))
-        self._gates[1].bind()
-        self._bound.append(self.stats_endpoint)
-        self.controller = Controller(self, self.endpoint)
-        self.controller.bind()
-        self._bound.append(self.endpoint)
+        self.outlet.bind()
         if self.subreaper:
             self._become_subreaper()
             self._start_guardian()
-
-    def _drain_subscriptions(self) -> None:
-        if self.subscriptions is not None:
-            self.subscriptions.drain()
 
     def _raise_fd_limit(self) -> None:
         before, after = fdlimit.raise_soft_limit()
@@ -174,11 +140,7 @@ class Arbiter:
         wakeup = signal.set_wakeup_fd(-1)
         if wakeup != -1:
             signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
-        if self.subscriptions is not None:
-            self.subscriptions.attach(loop)
-        for gate in self._gates:
-            gate.attach(loop)
-        serve = asyncio.ensure_future(self.controller.serve())
+        serve = asyncio.ensure_future(self.outlet.serve())
         stats = asyncio.ensure_future(self._stats_loop())
         watchdog = asyncio.ensure_future(self._watchdog_loop())
         # Starting runs beside the quit wait: a SIGTERM during a long warmup still quits now.
@@ -187,8 +149,7 @@ class Arbiter:
             await self._quit.wait()
         finally:
             starting.cancel()
-            if self.subscriptions is not None:
-                self.subscriptions.detach(loop)
+            self.outlet.quiet()
             await self.shutdown()
             serve.cancel()
             stats.cancel()
@@ -250,18 +211,7 @@ class Arbiter:
     def _release(self) -> None:
         for sock in self.sockets.values():
             sock.close()
-        if self.controller is not None:
-            self.controller.close()
-            self.controller = None
-        for gate in self._gates:
-            gate.close()
-        self._gates = []
-        if self._ctx is not None:
-            self._ctx.destroy(linger=0)
-            self._ctx = None
-        for url in self._bound:
-            unlink(url)
-        self._bound = []
+        self.outlet.close()
         self._stop_guardian()
         if self._lock_fd >= 0:
             with contextlib.suppress(OSError):
@@ -272,7 +222,7 @@ class Arbiter:
             os.close(self.state_fd)
             self.state_fd = -1
 
-    def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
+    def spawn_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -289,8 +239,9 @@ class Arbiter:
         # Every watcher has its output log, even one that captures nothing yet: `set` may
         # switch it to pipes at any time.
         output = OutputLog(cfg.name, None)
-        if self.output_publisher is not None:
-            output.listeners.append(self.output_publisher.listener(cfg.name))
+        listener = self.outlet.output_listener(cfg.name)
+        if listener is not None:
+            output.listeners.append(listener)
         output.on_problem = lambda logfile: self._log_problem(cfg.name, logfile)
         watcher = Watcher(
             cfg,
@@ -368,20 +319,25 @@ class Arbiter:
         for watcher in self.watchers.values():
             watcher.output.reopen()
 
+    def find(self, name: str) -> Watcher | None:
+        return self.watchers.get(str(name).lower())
+
     def get(self, name: str) -> Watcher:
-        watcher = self.watchers.get(str(name).lower())
+        watcher = self.find(name)
         if watcher is None:
-            raise protocol.ProtocolError(f"program {name} not found", protocol.MESSAGE_ERROR)
+            raise UnknownWatcher(name)
         return watcher
+
+    def all_watchers(self) -> list[Watcher]:
+        """In the order they were added."""
+        return list(self.watchers.values())
 
     def sorted_watchers(self) -> list[Watcher]:
         return sorted(self.watchers.values(), key=lambda w: w.name.lower())
 
     async def add_watcher(self, cfg: WatcherConfig, start: bool) -> Watcher:
         if cfg.name.lower() in self.watchers or cfg.name.lower() == "circus":
-            raise protocol.ProtocolError(
-                f"watcher {cfg.name} already exists", protocol.COMMAND_ERROR
-            )
+            raise WatcherExists(cfg.name)
         watcher = self._make_watcher(cfg)
         if start:
             await watcher.start()
@@ -402,7 +358,7 @@ class Arbiter:
         self.notifier.reloading()
         try:
             return await self._reload_config()
-        except protocol.ProtocolError as exc:
+        except Refused as exc:
             log.error("%s", exc.reason)
             raise
         finally:
@@ -411,16 +367,16 @@ class Arbiter:
     async def reload_unattended(self) -> None:
         """A reload nobody waits for (SIGHUP, `reloadconfig` without `waiting`): a refusal is
         the one line `reload_config` logs, not a traceback of a failed background task."""
-        with contextlib.suppress(protocol.ProtocolError):
+        with contextlib.suppress(Refused):
             await self.reload_config()
 
     async def _reload_config(self) -> dict[str, list[str]]:
         if self.config.path is None:
-            raise protocol.ProtocolError("no configuration file to reload", protocol.COMMAND_ERROR)
+            raise Refused("no configuration file to reload")
         try:
             new = load_config(self.config.path)
         except Exception as exc:  # a bad file must leave everything running as it was
-            raise protocol.ProtocolError(f"reload refused: {exc}", protocol.COMMAND_ERROR) from exc
+            raise Refused(f"reload refused: {exc}") from exc
         changes: dict[str, list[str]] = {
             "added": [],
             "removed": [],
@@ -435,7 +391,7 @@ class Arbiter:
             self.sockets.update(bound)
             self.socket_fds.update({name: s.fd for name, s in bound.items()})
         except SocketError as exc:
-            raise protocol.ProtocolError(f"reload refused: {exc}", protocol.OS_ERROR) from exc
+            raise SystemRefused(f"reload refused: {exc}") from exc
         for name, cfg in new.sockets.items():
             if name not in fresh and self.sockets[name].config != cfg:
                 changes["ignored"].append(f"sockets.{name} (changes need a restart)")
@@ -465,17 +421,7 @@ class Arbiter:
     # -- events and stats ---------------------------------------------------------------
 
     def emit(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
-        if self._events is None:
-            return
-        if self.output_publisher is not None:
-            self.output_publisher.flush_watcher(watcher)
-        body = {**payload, "time": time.time()}
-        with contextlib.suppress(zmq.ZMQError):
-            self._events.send_multipart(
-                [protocol.event_topic(watcher, event), protocol.encode(body)], zmq.NOBLOCK
-            )
-        if self.subscriptions is not None:
-            self.subscriptions.drain()
+        self.outlet.event(watcher, event, payload)
 
     async def _stats_loop(self) -> None:
         interval = self.settings.stats_interval
@@ -483,11 +429,9 @@ class Arbiter:
         next_tick = loop.time()
         while True:
             try:
-                self.publish_stats()
+                self.outlet.tick(self.sample_stats())
             except Exception:
                 log.exception("stats sampling failed")
-            if self.subscriptions is not None:
-                self.subscriptions.drain()  # in case a zmq edge was missed
             # Once a tick is often enough to follow a logrotate that moved a file away:
             # lines written meanwhile land in the moved file, none is lost.
             for watcher in self.watchers.values():
@@ -508,63 +452,27 @@ class Arbiter:
             pids.append(self._guardian.pid)
         return pids
 
-    @property
-    def _circus_names(self) -> dict[int, str]:
+    def circus_names(self) -> dict[int, str]:
         names = {os.getpid(): "circusd"}
         if self._guardian is not None:
             names[self._guardian.pid] = "circus-tui-guardian"
         return names
 
-    def publish_stats(self) -> None:
+    def sample_stats(self) -> Tick:
         groups = {w.name: w.pids() for w in self.watchers.values()}
         groups["circus"] = self.circus_pids()
         watchers, procs = self.sampler.sample(groups)
-        self.last_stats = {"watchers": watchers, "procs": procs}
-        if self._stats is None:
-            return
-        send = self._stats.send_multipart
-        try:
-            for name, pids in groups.items():
-                watcher = self.watchers.get(name.lower()) if name != "circus" else None
-                for pid in pids:
-                    proc = watcher.processes.get(pid) if watcher is not None else None
-                    info = process_info(
-                        pid,
-                        wid=proc.wid if proc else None,
-                        started=proc.started if proc else None,
-                        sample=procs.get(pid),
-                    )
-                    if not isinstance(info, dict):
-                        continue
-                    info["subtopic"] = pid
-                    # As Circus names circusd and circusd-stats in its pseudo-watcher.
-                    info["name"] = self._circus_names.get(pid) if watcher is None else None
-                    send([protocol.stat_topic(name, pid), protocol.encode(info)], zmq.NOBLOCK)
-                agg = watchers.get(name)
-                if agg is not None:
-                    body = {
-                        "pid": agg.pids,
-                        "cpu": agg.cpu,
-                        "mem": agg.mem,
-                        "age": agg.age,
-                        "rss": agg.rss,
-                        "cpu_total": agg.cpu_total,
-                    }
-                    send([protocol.stat_topic(name), protocol.encode(body)], zmq.NOBLOCK)
-            if self.sockets:
-                total: dict[str, Any] = {"addresses": [], "reads": 0}
-                for sock in self.sockets.values():
-                    info = sock.stats()
-                    info["subtopic"] = info["fd"]
-                    total["addresses"].append(info["address"])
-                    total["reads"] += info["reads"]
-                    send(
-                        [protocol.stat_topic("sockets", info["fd"]), protocol.encode(info)],
-                        zmq.NOBLOCK,
-                    )
-                send([protocol.stat_topic("sockets"), protocol.encode(total)], zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass  # a full queue drops stats; they are replaced next tick anyway
+        self.last_tick = Tick(groups, watchers, procs)
+        return self.last_tick
+
+    def last_sample(self, pid: int) -> ProcSample | None:
+        """The process's tree as the last tick measured it, if it did."""
+        return self.last_tick.procs.get(pid) if self.last_tick is not None else None
+
+    def history(
+        self, name: str | None = None, pid: int | None = None, since: float | None = None
+    ) -> History:
+        return self.sampler.history(name, pid, since)
 
     # -- protection of programs across daemon crashes ----------------------------------
 
@@ -642,40 +550,33 @@ class Arbiter:
         managed = {pid for w in self.watchers.values() for pid in w.processes}
         if self._guardian is not None:
             managed.add(self._guardian.pid)
-        for pid in self._children() - managed:
+        for pid in procfs.own_children() - managed:
             # Adopted orphans (we are their subreaper) and anything else not ours to track.
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
 
-    @staticmethod
-    def _children() -> set[int]:
-        """Our direct children, from the kernel's own list where it keeps one; that costs
-        one read instead of a scan of /proc at every burst of SIGCHLD."""
-        try:
-            with open(f"/proc/self/task/{threading.get_native_id()}/children") as fh:
-                return {int(p) for p in fh.read().split()}
-        except OSError:
-            me = os.getpid()
-            return {e.pid for e in tree.scan().values() if e.ppid == me}
-
     # -- queries for commands -----------------------------------------------------------
 
-    def globaloptions(self) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint,
-            "pubsub_endpoint": self.pubsub_endpoint,
-            "stats_endpoint": self.stats_endpoint,
-            "check_delay": 0,
-            "multicast_endpoint": None,
-            "state_dir": str(self.state_dir),
-            "stats_interval": self.settings.stats_interval,
-            "config": str(self.config.path) if self.config.path else None,
-            "instance": self.instance,
-            "pid": os.getpid(),
-        }
+    @property
+    def config_path(self) -> Path | None:
+        return self.config.path
 
-    def statuses(self) -> dict[str, str]:
-        return {w.name: w.state for w in self.sorted_watchers()}
+    def listening(self) -> list[ManagedSocket]:
+        return list(self.sockets.values())
+
+    async def save_config(self) -> Path:
+        """Write the running watchers' settings back to the file the daemon started from."""
+        path = self.config.path
+        if path is None:
+            raise Refused("the daemon was not started from a file")
+        running = {w.name: w.config for w in self.watchers.values()}
+        try:
+            await asyncio.to_thread(save_config, path, running)
+        except ConfigError as exc:
+            raise Refused(f"not saved: {exc}") from None
+        except OSError as exc:
+            raise SystemRefused(f"not saved: {exc}") from None
+        return path
 
     def active(self) -> list[Watcher]:
         return [w for w in self.watchers.values() if w.state == ACTIVE]

@@ -22,6 +22,7 @@ def run_daemon(argv: list[str]) -> int:
     from daemon.endpoints import EndpointError
     from daemon.notify import Notifier
     from daemon.paths import UnsafeDirectoryError
+    from daemon.server import Server
     from daemon.sockets import SocketError
     from daemon.trusted import FILES, open_dir, open_file, write_atomic
 
@@ -41,6 +42,7 @@ def run_daemon(argv: list[str]) -> int:
         config = load_config(ns.config)
         # Read (and taken out of the environment programs inherit) before anything starts.
         arbiter = Arbiter(config, subreaper=True, notifier=Notifier())
+        arbiter.outlet = Server(arbiter)
     except ConfigError as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return EXIT_CONFIG

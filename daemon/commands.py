@@ -1,15 +1,18 @@
 """One handler per control command, with Circus 0.19's property names, reply keys and errno
-values. A handler returns the reply's extra keys, or raises ProtocolError."""
+values. A handler checks the properties, calls the core (daemon.wire.core.Core) and shapes the
+reply: it returns the reply's extra keys, or raises ProtocolError. `run` dispatches, and gives
+the core's refusals (daemon.errors) Circus's errno."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from daemon import checks, protocol
+from daemon import checks, procfs
+from daemon.errors import Refused, SystemRefused, UnknownWatcher
 from daemon.matching import PatternError, glob_matcher, regex_matcher
 from daemon.options import (
     OptionError,
@@ -18,27 +21,27 @@ from daemon.options import (
     check_options,
     make_watcher_config,
 )
+from daemon.output import Line
 from daemon.protocol import (
     BAD_MSG_DATA_ERROR,
     COMMAND_ERROR,
     MESSAGE_ERROR,
     OS_ERROR,
+    UNKNOWN_COMMAND,
     ProtocolError,
 )
-from daemon.stats import daemon_info, process_info
 from daemon.trusted import UnsafeDirectoryError
-
-if TYPE_CHECKING:
-    from daemon.arbiter import Arbiter
-    from daemon.output import Line
-    from daemon.watcher import Watcher
+from daemon.wire.core import Core, WatcherView
+from daemon.wire.output import line_body
+from daemon.wire.stats import daemon_info, history_body, process_info
+from daemon.wire.status import details, globaloptions, socket_info, statuses
 
 MAX_INTEGER = 1_000_000_000
 
 # Seconds of name matching after which other commands get their turn.
 MATCH_SLICE = 0.01
 
-Handler = Callable[["Arbiter", dict[str, Any]], Awaitable[dict[str, Any] | list[Any] | None]]
+Handler = Callable[[Core, dict[str, Any]], Awaitable[dict[str, Any] | list[Any] | None]]
 COMMANDS: dict[str, Handler] = {}
 
 
@@ -48,6 +51,21 @@ def command(name: str) -> Callable[[Handler], Handler]:
         return fn
 
     return register
+
+
+async def run(core: Core, name: str, props: dict[str, Any]) -> dict[str, Any] | list[Any] | None:
+    """The reply's extra keys for command `name`, or ProtocolError with Circus's errno."""
+    handler = COMMANDS.get(name.lower())
+    if handler is None:
+        raise ProtocolError(f'unknown command: "{name}"', UNKNOWN_COMMAND)
+    try:
+        return await handler(core, props)
+    except UnknownWatcher as exc:
+        raise ProtocolError(exc.reason, MESSAGE_ERROR) from None
+    except SystemRefused as exc:
+        raise ProtocolError(exc.reason, OS_ERROR) from None
+    except Refused as exc:
+        raise ProtocolError(exc.reason, COMMAND_ERROR) from None
 
 
 # -- property checks -------------------------------------------------------------------
@@ -94,8 +112,8 @@ def _seconds(props: dict[str, Any], key: str, high: float) -> float | None:
     return _checked(props, key, checks.seconds(0, high))
 
 
-def _watcher(arbiter: Arbiter, props: dict[str, Any]) -> Watcher:
-    return arbiter.get(_str(props, "name", required=True) or "")
+def _watcher(core: Core, props: dict[str, Any]) -> WatcherView:
+    return core.get(_str(props, "name", required=True) or "")
 
 
 def _signal(value: Any) -> int:
@@ -105,21 +123,21 @@ def _signal(value: Any) -> int:
         raise ProtocolError("signal invalid", MESSAGE_ERROR) from None
 
 
-async def _maybe_wait(arbiter: Arbiter, props: dict[str, Any], work: Awaitable[Any]) -> Any:
+async def _maybe_wait(core: Core, props: dict[str, Any], work: Coroutine[Any, Any, Any]) -> Any:
     """`waiting`: false replies at once and lets the work carry on."""
     if _bool(props, "waiting"):
         return await work
-    arbiter.spawn_task(work)
+    core.spawn_task(work)
     return None
 
 
-async def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
+async def _matching(core: Core, props: dict[str, Any]) -> list[WatcherView]:
     name = _str(props, "name")
     if name is None:
-        return list(arbiter.watchers.values())
+        return core.all_watchers()
     match = _str(props, "match") or "glob"
     if match == "simple":
-        return [arbiter.get(name)]
+        return [core.get(name)]
     if match not in ("glob", "regex"):
         raise ProtocolError(f"unknown match method {match}", MESSAGE_ERROR)
     try:
@@ -128,7 +146,7 @@ async def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
         raise ProtocolError(f"bad {match}: {exc}", MESSAGE_ERROR) from None
     found = []
     slice_started = time.monotonic()
-    for watcher in list(arbiter.watchers.values()):
+    for watcher in core.all_watchers():
         if matches(watcher.name):
             found.append(watcher)
         if time.monotonic() - slice_started > MATCH_SLICE:
@@ -136,7 +154,7 @@ async def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
             # hold up every other command meanwhile.
             await asyncio.sleep(0)
             slice_started = time.monotonic()
-    found = [w for w in found if arbiter.watchers.get(w.name.lower()) is w]
+    found = [w for w in found if core.find(w.name) is w]
     if not found:
         raise ProtocolError(f"program {name} not found", MESSAGE_ERROR)
     return found
@@ -146,7 +164,7 @@ async def _matching(arbiter: Arbiter, props: dict[str, Any]) -> list[Watcher]:
 
 
 @command("add")
-async def cmd_add(arbiter: Arbiter, props: dict[str, Any]) -> None:
+async def cmd_add(core: Core, props: dict[str, Any]) -> None:
     name = _str(props, "name", required=True) or ""
     try:
         check_name(name)
@@ -163,30 +181,30 @@ async def cmd_add(arbiter: Arbiter, props: dict[str, Any]) -> None:
         cfg = make_watcher_config(name, values)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
-    _check_log_files(arbiter, cfg)
+    _check_log_files(core, cfg)
     start = _bool(props, "start")
-    await arbiter.add_watcher(cfg, start=False)
+    await core.add_watcher(cfg, start=False)
     if start:
-        await _maybe_wait(arbiter, props, arbiter.get(name).start())
+        await _maybe_wait(core, props, core.get(name).start())
 
 
-def _check_log_files(arbiter: Arbiter, cfg: WatcherConfig) -> None:
+def _check_log_files(core: Core, cfg: WatcherConfig) -> None:
     """Before anything changes: log files that cannot be written are an error reply, not a
     change that fails later with an ok already sent."""
     try:
-        arbiter.check_log_files(cfg)
+        core.check_log_files(cfg)
     except UnsafeDirectoryError as exc:
         raise ProtocolError(str(exc), OS_ERROR) from None
 
 
 @command("rm")
-async def cmd_rm(arbiter: Arbiter, props: dict[str, Any]) -> None:
-    watcher = _watcher(arbiter, props)
-    await _maybe_wait(arbiter, props, arbiter.remove_watcher(watcher.name, _bool(props, "nostop")))
+async def cmd_rm(core: Core, props: dict[str, Any]) -> None:
+    watcher = _watcher(core, props)
+    await _maybe_wait(core, props, core.remove_watcher(watcher.name, _bool(props, "nostop")))
 
 
-async def _scale(arbiter: Arbiter, props: dict[str, Any], sign: int) -> dict[str, Any]:
-    watcher = _watcher(arbiter, props)
+async def _scale(core: Core, props: dict[str, Any], sign: int) -> dict[str, Any]:
+    watcher = _watcher(core, props)
     nb = _int(props, "nb", 1, low=0) or 0
     if watcher.config.singleton:
         return {"numprocesses": watcher.numprocesses, "singleton": True}
@@ -199,35 +217,35 @@ async def _scale(arbiter: Arbiter, props: dict[str, Any], sign: int) -> dict[str
     if _bool(props, "waiting"):
         return {"numprocesses": await work}
     # As Circus: without waiting the reply carries no count (circusctl then prints "ok").
-    arbiter.spawn_task(work)
+    core.spawn_task(work)
     return {}
 
 
 @command("incr")
-async def cmd_incr(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return await _scale(arbiter, props, +1)
+async def cmd_incr(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return await _scale(core, props, +1)
 
 
 @command("decr")
-async def cmd_decr(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return await _scale(arbiter, props, -1)
+async def cmd_decr(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return await _scale(core, props, -1)
 
 
-async def _each(watchers: list[Watcher], action: str, reverse: bool) -> None:
-    by_priority: dict[int, list[Watcher]] = {}
+async def _each(watchers: list[WatcherView], action: str, reverse: bool) -> None:
+    by_priority: dict[int, list[WatcherView]] = {}
     for w in watchers:
         by_priority.setdefault(w.config.priority, []).append(w)
     for prio in sorted(by_priority, reverse=reverse):
         await asyncio.gather(*(getattr(w, action)() for w in by_priority[prio]))
 
 
-async def _start_stop(arbiter: Arbiter, props: dict[str, Any], action: str) -> dict[str, Any]:
+async def _start_stop(core: Core, props: dict[str, Any], action: str) -> dict[str, Any]:
     """As Circus: for one named watcher, `waiting` replies with the pids started, stopped
     and kept; for several, with no `info`."""
-    watchers = await _matching(arbiter, props)
+    watchers = await _matching(core, props)
     work = _each(watchers, action, reverse=action != "stop")
     if not _bool(props, "waiting"):
-        arbiter.spawn_task(work)
+        core.spawn_task(work)
         return {}
     single = watchers[0] if _str(props, "name") is not None and len(watchers) == 1 else None
     before = set(single.pids()) if single is not None else set()
@@ -244,26 +262,26 @@ async def _start_stop(arbiter: Arbiter, props: dict[str, Any], action: str) -> d
 
 
 @command("start")
-async def cmd_start(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return await _start_stop(arbiter, props, "start")
+async def cmd_start(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return await _start_stop(core, props, "start")
 
 
 @command("stop")
-async def cmd_stop(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return await _start_stop(arbiter, props, "stop")
+async def cmd_stop(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return await _start_stop(core, props, "stop")
 
 
 @command("restart")
-async def cmd_restart(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return await _start_stop(arbiter, props, "restart")
+async def cmd_restart(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return await _start_stop(core, props, "restart")
 
 
 @command("reload")
-async def cmd_reload(arbiter: Arbiter, props: dict[str, Any]) -> None:
+async def cmd_reload(core: Core, props: dict[str, Any]) -> None:
     graceful = _bool(props, "graceful", True)
     sequential = _bool(props, "sequential")
     name = _str(props, "name")
-    watchers = [arbiter.get(name)] if name else list(arbiter.watchers.values())
+    watchers = [core.get(name)] if name else core.all_watchers()
 
     async def work() -> None:
         if sequential:
@@ -272,26 +290,26 @@ async def cmd_reload(arbiter: Arbiter, props: dict[str, Any]) -> None:
         else:
             await asyncio.gather(*(w.reload(graceful) for w in watchers))
 
-    await _maybe_wait(arbiter, props, work())
+    await _maybe_wait(core, props, work())
 
 
 @command("reloadconfig")
-async def cmd_reloadconfig(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_reloadconfig(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     if _bool(props, "waiting"):
-        return {"changes": await arbiter.reload_config()}
-    arbiter.spawn_task(arbiter.reload_unattended())
+        return {"changes": await core.reload_config()}
+    core.spawn_task(core.reload_unattended())
     return {}
 
 
 @command("quit")
-async def cmd_quit(arbiter: Arbiter, props: dict[str, Any]) -> None:
+async def cmd_quit(core: Core, props: dict[str, Any]) -> None:
     # The reply must leave before the sockets close, so quit a moment later.
-    asyncio.get_running_loop().call_later(0.05, arbiter.request_quit)
+    asyncio.get_running_loop().call_later(0.05, core.request_quit)
 
 
 @command("set")
-async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
-    watcher = _watcher(arbiter, props)
+async def cmd_set(core: Core, props: dict[str, Any]) -> None:
+    watcher = _watcher(core, props)
     options = _require(props, "options")
     if not isinstance(options, dict) or not options:
         raise ProtocolError("'options' property should be an object", MESSAGE_ERROR)
@@ -301,7 +319,7 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
     if {"stdout_file", "stderr_file"} & set(changes):
-        _check_log_files(arbiter, new)
+        _check_log_files(core, new)
     numprocesses = changes.pop("numprocesses", None)
     target = watcher.numprocesses if numprocesses is None else numprocesses
     try:
@@ -318,12 +336,12 @@ async def cmd_set(arbiter: Arbiter, props: dict[str, Any]) -> None:
         if numprocesses is not None and numprocesses != watcher.numprocesses:
             await watcher.scale(numprocesses)
 
-    await _maybe_wait(arbiter, props, work())
+    await _maybe_wait(core, props, work())
 
 
 @command("get")
-async def cmd_get(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    watcher = _watcher(arbiter, props)
+async def cmd_get(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    watcher = _watcher(core, props)
     keys = _require(props, "keys")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ProtocolError("'keys' property should be a list of names", MESSAGE_ERROR)
@@ -337,13 +355,13 @@ async def cmd_get(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
 
 
 @command("options")
-async def cmd_options(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return {"options": _watcher(arbiter, props).config.as_options()}
+async def cmd_options(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return {"options": _watcher(core, props).config.as_options()}
 
 
 @command("globaloptions")
-async def cmd_globaloptions(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    options = arbiter.globaloptions()
+async def cmd_globaloptions(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    options = globaloptions(core)
     wanted = _str(props, "option")
     if wanted is not None:
         if wanted not in options:
@@ -353,78 +371,74 @@ async def cmd_globaloptions(arbiter: Arbiter, props: dict[str, Any]) -> dict[str
 
 
 @command("list")
-async def cmd_list(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_list(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     if _str(props, "name") is not None:
-        return {"pids": _watcher(arbiter, props).pids()}
-    return {"watchers": [w.name for w in arbiter.sorted_watchers()]}
+        return {"pids": _watcher(core, props).pids()}
+    return {"watchers": [w.name for w in core.sorted_watchers()]}
 
 
 @command("listsockets")
-async def cmd_listsockets(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return {"sockets": [s.info() for s in arbiter.sockets.values()]}
+async def cmd_listsockets(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return {"sockets": [socket_info(s) for s in core.listening()]}
 
 
 @command("numprocesses")
-async def cmd_numprocesses(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_numprocesses(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     # As Circus: processes running now, not the target (`status` details give the target).
     if _str(props, "name") is not None:
-        watcher = _watcher(arbiter, props)
+        watcher = _watcher(core, props)
         return {"numprocesses": watcher.running(), "watcher_name": watcher.name}
-    return {"numprocesses": sum(w.running() for w in arbiter.watchers.values())}
+    return {"numprocesses": sum(w.running() for w in core.all_watchers())}
 
 
 @command("numwatchers")
-async def cmd_numwatchers(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    return {"numwatchers": len(arbiter.watchers)}
+async def cmd_numwatchers(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return {"numwatchers": len(core.all_watchers())}
 
 
 @command("status")
-async def cmd_status(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_status(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     if _str(props, "name") is not None:
-        watcher = _watcher(arbiter, props)
-        return {"status": watcher.state, "details": watcher.details()}
-    return {
-        "statuses": arbiter.statuses(),
-        "details": {w.name: w.details() for w in arbiter.sorted_watchers()},
-    }
+        watcher = _watcher(core, props)
+        return {"status": watcher.state, "details": details(watcher)}
+    watchers = core.sorted_watchers()
+    return {"statuses": statuses(watchers), "details": {w.name: details(w) for w in watchers}}
 
 
-def _watcher_infos(arbiter: Arbiter, watcher: Watcher) -> dict[str, Any]:
-    procs = arbiter.last_stats.get("procs", {})
+def _watcher_infos(core: Core, watcher: WatcherView) -> dict[str, Any]:
     return {
-        str(pid): process_info(pid, wid=p.wid, started=p.started, sample=procs.get(pid))
+        str(pid): process_info(pid, wid=p.wid, started=p.started, sample=core.last_sample(pid))
         for pid, p in sorted(watcher.processes.items())
     }
 
 
 @command("stats")
-async def cmd_stats(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_stats(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     if _str(props, "name") is None:
-        return {"infos": {w.name: _watcher_infos(arbiter, w) for w in arbiter.sorted_watchers()}}
-    watcher = _watcher(arbiter, props)
+        return {"infos": {w.name: _watcher_infos(core, w) for w in core.sorted_watchers()}}
+    watcher = _watcher(core, props)
     if props.get("process") is not None:
         pid = _int(props, "process")
         proc = watcher.processes.get(pid or 0)
         if proc is None:
             raise ProtocolError(f"process {pid!r} not found in {watcher.name!r}", MESSAGE_ERROR)
-        procs = arbiter.last_stats.get("procs", {})
         return {
             "process": pid,
             "info": process_info(
-                proc.pid, wid=proc.wid, started=proc.started, sample=procs.get(proc.pid)
+                proc.pid, wid=proc.wid, started=proc.started, sample=core.last_sample(proc.pid)
             ),
         }
-    return {"name": watcher.name, "info": _watcher_infos(arbiter, watcher)}
+    return {"name": watcher.name, "info": _watcher_infos(core, watcher)}
 
 
 @command("dstats")
-async def cmd_dstats(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_dstats(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     return {"info": daemon_info()}
 
 
 @command("signal")
-async def cmd_signal(arbiter: Arbiter, props: dict[str, Any]) -> None:
-    watcher = _watcher(arbiter, props)
+async def cmd_signal(core: Core, props: dict[str, Any]) -> None:
+    watcher = _watcher(core, props)
     signum = _signal(_require(props, "signum"))
     pid = _int(props, "pid")
     childpid = _int(props, "childpid")
@@ -439,9 +453,7 @@ async def cmd_signal(arbiter: Arbiter, props: dict[str, Any]) -> None:
             raise ProtocolError(f"process {target} not found in {watcher.name!r}", MESSAGE_ERROR)
         try:
             if childpid is not None:
-                from daemon import tree
-
-                if childpid not in tree.descendants([proc.pid], tree.scan()):
+                if childpid not in procfs.descendants([proc.pid]):
                     raise ProtocolError(f"child {childpid} not found", MESSAGE_ERROR)
                 os.kill(childpid, signum)
             else:
@@ -451,8 +463,8 @@ async def cmd_signal(arbiter: Arbiter, props: dict[str, Any]) -> None:
 
 
 @command("kill")
-async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
-    watcher = _watcher(arbiter, props)
+async def cmd_kill(core: Core, props: dict[str, Any]) -> None:
+    watcher = _watcher(core, props)
     pid = _int(props, "pid")
     signum = _signal(props["signum"]) if props.get("signum") is not None else None
     # The bounds of the graceful_timeout option: asyncio never times out after NaN or 1e308.
@@ -465,15 +477,15 @@ async def cmd_kill(arbiter: Arbiter, props: dict[str, Any]) -> None:
     async def work() -> None:
         await asyncio.gather(*(watcher.kill_process(p, signum, timeout) for p in pids))
 
-    await _maybe_wait(arbiter, props, work())
+    await _maybe_wait(core, props, work())
 
 
 # -- extensions (ours; Circus tools never send them) ------------------------------------
 
 
 @command("tail")
-async def cmd_tail(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    watcher = _watcher(arbiter, props)
+async def cmd_tail(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    watcher = _watcher(core, props)
     count = _int(props, "count", None, low=0)
     since = _int(props, "since", None, low=0)
     pid = _int(props, "pid")
@@ -487,7 +499,7 @@ async def cmd_tail(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
         lines = lines[-count:] if count else []
     kept = _newest_within(lines, TAIL_REPLY_BYTES)
     return {
-        "lines": [ln.as_json() for ln in kept],
+        "lines": [line_body(ln) for ln in kept],
         "last_seq": watcher.output.seq,
         "truncated": len(kept) < len(lines),
     }
@@ -512,27 +524,16 @@ def _newest_within(lines: list[Line], budget: int) -> list[Line]:
 
 
 @command("history")
-async def cmd_history(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
+async def cmd_history(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     name = _str(props, "name")
     if name is not None and name.lower() != "circus":
-        name = arbiter.get(name).name
+        name = core.get(name).name
     since = props.get("since")
     if since is not None and (isinstance(since, bool) or not isinstance(since, int | float)):
         raise ProtocolError("property 'since' must be a time", BAD_MSG_DATA_ERROR)
-    return {"history": arbiter.sampler.history(name, _int(props, "pid"), since)}
+    return {"history": history_body(core.history(name, _int(props, "pid"), since))}
 
 
 @command("save")
-async def cmd_save(arbiter: Arbiter, props: dict[str, Any]) -> dict[str, Any]:
-    from daemon.config import ConfigError, save_config
-
-    if arbiter.config.path is None:
-        raise ProtocolError("the daemon was not started from a file", COMMAND_ERROR)
-    running = {w.name: w.config for w in arbiter.watchers.values()}
-    try:
-        await asyncio.to_thread(save_config, arbiter.config.path, running)
-    except ConfigError as exc:
-        raise ProtocolError(f"not saved: {exc}", COMMAND_ERROR) from None
-    except OSError as exc:
-        raise ProtocolError(f"not saved: {exc}", protocol.OS_ERROR) from None
-    return {"path": str(arbiter.config.path)}
+async def cmd_save(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    return {"path": str(await core.save_config())}

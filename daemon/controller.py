@@ -15,17 +15,14 @@ import logging
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import zmq
 
-from daemon import protocol
+from daemon import commands, protocol
 from daemon.admission import Gate, make_gate
-from daemon.commands import COMMANDS
 from daemon.outbox import MIB, TRACK_FROM, Outbox
-
-if TYPE_CHECKING:
-    from daemon.arbiter import Arbiter
+from daemon.wire.core import Core
 
 log = logging.getLogger("circus-tui")
 
@@ -59,8 +56,8 @@ def _peer(frame: zmq.Frame) -> str:
 
 
 class Controller:
-    def __init__(self, arbiter: Arbiter, endpoint: str) -> None:
-        self.arbiter = arbiter
+    def __init__(self, core: Core, endpoint: str) -> None:
+        self.core = core
         self.endpoint = endpoint
         self.ctx = zmq.Context()
         # A plain socket read from the loop, not zmq.asyncio's: the gate binds and unbinds
@@ -201,13 +198,7 @@ class Controller:
             self._send(identity, envelope, reply, peer)
 
     async def dispatch(self, msg: dict[str, Any]) -> dict[str, Any]:
-        name = msg["command"].lower()
-        handler = COMMANDS.get(name)
-        if handler is None:
-            raise protocol.ProtocolError(
-                f'unknown command: "{msg["command"]}"', protocol.UNKNOWN_COMMAND
-            )
-        result = await handler(self.arbiter, msg["properties"])
+        result = await commands.run(self.core, msg["command"], msg["properties"])
         return protocol.ok_reply(msg.get("id"), result)
 
     def _full_text(self, identity: bytes) -> str:

@@ -43,16 +43,6 @@ class Line(NamedTuple):
     data: bytes  # raw bytes, without the newline
     partial: bool = False  # split because it exceeded the line limit
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "pid": self.pid,
-            "stream": self.stream,
-            "data": self.data.decode("utf-8", "replace"),
-            "partial": self.partial,
-        }
-
 
 def _stamp(t: float) -> bytes:
     # Whole microseconds first: rounding the fraction alone could print .000000 for the

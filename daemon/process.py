@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from daemon import exits, fdlimit, tree
+from daemon import exits, fdlimit, procfs, tree
 from daemon.output import OutputLog, PipeReader
 
 SCAN_REUSE = 0.1
@@ -40,11 +40,6 @@ class ExitStatus:
         return cls(os.waitstatus_to_exitcode(status), None)
 
 
-def _running(pid: int) -> bool:
-    entry = tree.read_stat(pid)
-    return entry is not None and entry.state != "Z"
-
-
 async def end_processes(
     find: Callable[[], set[int]], sig: int, graceful_timeout: float
 ) -> set[int]:
@@ -57,7 +52,7 @@ async def end_processes(
     deadline = time.monotonic() + graceful_timeout
     while members and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-        members = {p for p in members if _running(p)}
+        members = {p for p in members if procfs.running(p)}
     late = find()
     tree.signal_all(members | late, signal.SIGKILL)
     return found | late
@@ -192,12 +187,11 @@ class Process:
         if self.status is not None:
             raise ProcessLookupError(self.pid)
         if children:
-            table = tree.scan()
-            tree.signal_all({e.pid for e in table.values() if e.ppid == self.pid}, sig)
+            tree.signal_all(procfs.direct_children(self.pid), sig)
             return
         os.kill(self.pid, sig)
         if recursive:
-            tree.signal_all(tree.descendants([self.pid], tree.scan()), sig)
+            tree.signal_all(procfs.descendants([self.pid]), sig)
 
     async def stop(self, sig: int, graceful_timeout: float) -> ExitStatus:
         """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains."""
@@ -215,10 +209,10 @@ class Process:
                 await asyncio.wait_for(asyncio.shield(self.exited), graceful_timeout)
         # Grandchildren may outlive the main process: give them what is left of the grace.
         remaining = members | tree.program_tree(self.pid, self.marker, max_age=SCAN_REUSE)
-        remaining = {p for p in remaining - {self.pid} if _running(p)}
+        remaining = {p for p in remaining - {self.pid} if procfs.running(p)}
         while remaining and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-            remaining = {p for p in remaining if _running(p)}
+            remaining = {p for p in remaining if procfs.running(p)}
         if self.status is None or remaining:
             tree.kill_tree(self.pid, self.marker, max_age=SCAN_REUSE)
             tree.signal_all(remaining, signal.SIGKILL)

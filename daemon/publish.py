@@ -15,6 +15,7 @@ import zmq
 
 from daemon import protocol
 from daemon.output import Line
+from daemon.wire.output import batch_body
 
 FLUSH_DELAY = 0.05
 MAX_BATCH = 500
@@ -104,12 +105,7 @@ class OutputPublisher:
             self._publish(watcher, lines)
 
     def _publish(self, watcher: str, lines: list[Line]) -> None:
-        body = {
-            "watcher": watcher,
-            "first": lines[0].seq,
-            "last": lines[-1].seq,
-            "lines": [ln.as_json() for ln in lines],
-        }
+        body = batch_body(watcher, lines)
         # A full queue (a slow or stopped subscriber) drops the batch; the daemon goes on.
         with contextlib.suppress(zmq.ZMQError):
             self.sock.send_multipart(

@@ -8,7 +8,6 @@ import os
 import socket
 import stat
 from pathlib import Path
-from typing import Any
 
 from daemon.config import SocketConfig
 
@@ -88,31 +87,9 @@ class ManagedSocket:
         addr = self.sock.getsockname()
         return str(addr[0]), int(addr[1])
 
-    def info(self) -> dict[str, Any]:
-        """One entry of `listsockets`, as Circus spells it."""
-        if self.path is not None:
-            return {"fd": self.fd, "name": self.name, "path": str(self.path)}
-        host, port = self.bound()
-        return {
-            "fd": self.fd,
-            "name": self.name,
-            "backlog": self.config.backlog,
-            "host": host,
-            "port": port,
-        }
-
-    def stats(self) -> dict[str, Any]:
-        queue = accept_queue(self._inode) if self.path is None else None
-        return {
-            "fd": self.fd,
-            "name": self.name,
-            "address": self.address(),
-            "accept_queue": queue,
-            "backlog": self.config.backlog,
-            # circus-top shows `reads` as HITS; ours is the honest figure: connections
-            # waiting to be accepted right now.
-            "reads": queue or 0,
-        }
+    def accept_queue(self) -> int | None:
+        """Connections waiting to be accepted now (TCP only: None for a Unix socket)."""
+        return accept_queue(self._inode) if self.path is None else None
 
     def close(self) -> None:
         if self.sock is not None:

@@ -1,11 +1,9 @@
 """CPU and memory of supervised process trees, sampled once a tick, with bounded history.
 
 A supervised process is measured together with all its descendants (a gunicorn master and its
-workers are one row). On Linux a tick is one pass over /proc reading each /proc/PID/stat (open,
-read, close: the kernel's side is most of the cost); elsewhere the same pass goes through psutil.
-`process_info` builds Circus's per-process `info` dict from a sample, so the once-a-second
-`stat.<watcher>.<pid>` publishes need no further system calls beyond a small identity cache
-(user name, command name).
+workers are one row). A tick is one pass over the process table (daemon.procfs).
+The wire's bodies (daemon.wire.stats) are built from a sample, so the once-a-second
+`stat.<watcher>.<pid>` publishes need no further system calls beyond a small identity cache.
 
 Measured at 1,000 supervised processes on 2 cores (tests/bench/test_stats_bench.py): a tick
 costs about 25 ms of CPU; psutil's per-pid children(recursive=True) costs seconds. `sample` is
@@ -17,28 +15,17 @@ from __future__ import annotations
 
 import math
 import os
-import pwd
-import shlex
-import sys
 import time
 from array import array
 from bisect import bisect_right
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-import psutil
+from daemon import procfs
+from daemon.procfs import ProcEntry, Table, total_memory
 
-NO_SUCH_PROCESS = "No such process (stopped?)"
-
-_LINUX = sys.platform.startswith("linux") and os.path.exists("/proc/self/stat")
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if _LINUX else 100
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if _LINUX else 4096
 _MAX_CPU = 100.0 * (os.cpu_count() or 1)
-
-# Same units and thresholds as Circus's bytes2human (circus/util.py).
-_SYMBOLS = ("K", "M", "G", "T", "P", "E", "Z", "Y")
 
 # Series of processes that exited are kept for history_seconds, but at most this many, so a
 # crash-looping watcher cannot grow the daemon's memory.
@@ -48,44 +35,6 @@ _MAX_RETIRED_WATCHERS = 64
 # A history point is recorded at most every half interval per series: an extra sample() between
 # ticks (an on-demand `stats`) does not crowd the ring, and a late tick is not dropped.
 _MIN_POINT_SPACING = 0.5
-
-# User names and command names are read once per process, then again after this many seconds
-# (setproctitle renames gunicorn workers shortly after they start).
-_IDENTITY_TTL = 30.0
-_MAX_IDENTITIES = 8192
-
-
-def _boot_time() -> float:
-    # /proc/stat's btime is whole seconds; CLOCK_BOOTTIME gives create times to the tick.
-    if _LINUX:
-        try:
-            return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
-        except (AttributeError, OSError):
-            pass
-    return psutil.boot_time()
-
-
-_BOOT_TIME = _boot_time()
-_total_memory: int | None = None
-
-
-def total_memory() -> int:
-    global _total_memory
-    if _total_memory is None:
-        _total_memory = psutil.virtual_memory().total
-    return _total_memory
-
-
-class ProcReading(NamedTuple):
-    """One process as read from the OS at one instant (no rates)."""
-
-    pid: int
-    ppid: int
-    create_time: float  # wall seconds; with pid, identifies the process across pid reuse
-    cpu_time: float  # user + system seconds
-    rss: int
-    vms: int
-    nice: int
 
 
 class MemberSample(NamedTuple):
@@ -127,144 +76,44 @@ class WatcherSample:
     age: float  # max age seconds
 
 
-Reader = Callable[[], dict[int, ProcReading]]
+class Series(NamedTuple):
+    """Points of one history, oldest first, as parallel lists."""
+
+    t: list[float]  # wall seconds, to the millisecond
+    cpu: list[float]  # percent (float32 precision)
+    mem: list[float]  # percent (float32 precision)
+    rss: list[int]  # bytes
 
 
-def _parse_stat(pid: int, data: bytes) -> ProcReading | None:
-    # comm may hold spaces and parentheses; the numeric fields follow the last ')'.
-    # From there, index 0 is field 3 (state) of proc(5).
-    f = data[data.rfind(b")") + 2 :].split(None, 22)
-    try:
-        return ProcReading(
-            pid,
-            int(f[1]),
-            _BOOT_TIME + int(f[19]) / _CLK_TCK,
-            (int(f[11]) + int(f[12])) / _CLK_TCK,
-            int(f[21]) * _PAGE_SIZE,
-            int(f[20]),
-            int(f[16]),
-        )
-    except (IndexError, ValueError):
-        return None
+@dataclass
+class History:
+    interval: float
+    watchers: dict[str, Series]
+    processes: dict[int, Series]
 
 
-def _read_stat(pid: int) -> bytes | None:
-    # os.open/os.read: a buffered file object per process costs more than the read itself.
-    try:
-        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, 4096)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+@dataclass
+class Tick:
+    """One sampling tick: what was asked about and what was found."""
+
+    groups: dict[str, list[int]]  # watcher name -> the supervised pids asked about
+    watchers: dict[str, WatcherSample]
+    procs: dict[int, ProcSample]
 
 
-def read_processes_proc() -> dict[int, ProcReading]:
-    """Every process on the machine, from /proc/PID/stat, in one pass."""
-    out: dict[int, ProcReading] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        pid = int(name)
-        data = _read_stat(pid)
-        if data is None:
-            continue
-        reading = _parse_stat(pid, data)
-        if reading is not None:
-            out[pid] = reading
-    return out
-
-
-def read_processes_psutil() -> dict[int, ProcReading]:
-    """The same pass through psutil, for systems without a Linux /proc."""
-    out: dict[int, ProcReading] = {}
-    attrs = ["ppid", "create_time", "cpu_times", "memory_info", "nice"]
-    for proc in psutil.process_iter(attrs):
-        i = proc.info
-        if i.get("create_time") is None:
-            continue
-        times, mem = i.get("cpu_times"), i.get("memory_info")
-        out[proc.pid] = ProcReading(
-            proc.pid,
-            i.get("ppid") or 0,
-            i["create_time"],
-            (times.user + times.system) if times else 0.0,
-            mem.rss if mem else 0,
-            mem.vms if mem else 0,
-            i.get("nice") or 0,
-        )
-    return out
-
-
-read_processes: Reader = read_processes_proc if _LINUX else read_processes_psutil
-
-
-def read_process(pid: int) -> ProcReading | None:
-    """One process, read the same way as read_processes (same create_time origin)."""
-    if _LINUX:
-        data = _read_stat(pid)
-        return None if data is None else _parse_stat(pid, data)
-    try:
-        proc = psutil.Process(pid)
-        with proc.oneshot():
-            times, mem = proc.cpu_times(), proc.memory_info()
-            return ProcReading(
-                pid,
-                proc.ppid(),
-                proc.create_time(),
-                times.user + times.system,
-                mem.rss,
-                mem.vms,
-                proc.nice(),
-            )
-    except psutil.Error:
-        return None
-
-
-def _children_map(procs: dict[int, ProcReading]) -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {}
-    for p in procs.values():
-        if p.ppid in kids:
-            kids[p.ppid].append(p.pid)
-        else:
-            kids[p.ppid] = [p.pid]
-    return kids
-
-
-def _descendants(
-    root: int, kids: dict[int, list[int]], stop: set[int] | frozenset[int]
-) -> list[int]:
-    """Every descendant; one that is itself supervised is its own row, with its subtree."""
-    out: list[int] = []
-    todo = kids.get(root)
-    if not todo:
-        return out
-    todo = list(todo)
-    while todo:
-        pid = todo.pop()
-        if pid in stop:
-            continue
-        out.append(pid)
-        more = kids.get(pid)
-        if more:
-            todo.extend(more)
-    return out
+Reader = Callable[[], Table]
 
 
 def _tree_sample(
     root: int,
-    procs: dict[int, ProcReading],
-    kids: dict[int, list[int]],
+    procs: Table,
     stop: set[int] | frozenset[int],
-    cpu_of: Callable[[ProcReading], float],
+    cpu_of: Callable[[ProcEntry], float],
 ) -> ProcSample | None:
     top = procs.get(root)
     if top is None:
         return None
-    desc = _descendants(root, kids, stop)
+    desc = procfs.descendants((root,), procs, stop)
     cpu = cpu_of(top)
     members = {
         root: MemberSample(
@@ -328,20 +177,14 @@ class _Series:
             return -math.inf
         return self.t[self.head - 1]
 
-    def export(self, since: float | None) -> dict[str, list[Any]]:
+    def export(self, since: float | None) -> Series:
         h = self.head
         t = self.t[h:] + self.t[:h]
         cpu = self.cpu[h:] + self.cpu[:h]
         mem = self.mem[h:] + self.mem[:h]
         rss = self.rss[h:] + self.rss[:h]
         s = 0 if since is None else bisect_right(t, since)
-        # float32 storage: round so the JSON does not carry 12.300000190734863.
-        return {
-            "t": list(t[s:]),
-            "cpu": [round(x, 2) for x in cpu[s:]],
-            "mem": [round(x, 3) for x in mem[s:]],
-            "rss": list(rss[s:]),
-        }
+        return Series(list(t[s:]), list(cpu[s:]), list(mem[s:]), list(rss[s:]))
 
 
 class StatsSampler:
@@ -367,10 +210,10 @@ class StatsSampler:
         self.interval = interval
         self.history_seconds = history_seconds
         self._clock = clock
-        self._read = reader or read_processes
+        self._read = reader or procfs.read_table
         self._wall_offset = time.time() - clock()
         self._cap = math.ceil(history_seconds / interval) + 1
-        self._prev: dict[int, ProcReading] | None = None
+        self._prev: Table | None = None
         self._prev_time = 0.0
         self._watchers: dict[str, _Series] = {}
         self._processes: dict[int, _Series] = {}
@@ -386,7 +229,7 @@ class StatsSampler:
         prev, dt = self._prev, now - self._prev_time
         self._prev, self._prev_time = procs, now
 
-        def cpu_of(p: ProcReading) -> float:
+        def cpu_of(p: ProcEntry) -> float:
             if prev is None or dt <= 0:
                 return 0.0
             q = prev.get(p.pid)
@@ -399,7 +242,6 @@ class StatsSampler:
                 return 0.0
             return min(used * 100.0 / dt, _MAX_CPU)
 
-        kids = _children_map(procs)
         roots = {pid for pids in groups.values() for pid in pids}
         watchers: dict[str, WatcherSample] = {}
         samples: dict[int, ProcSample] = {}
@@ -409,7 +251,7 @@ class StatsSampler:
             rss = 0
             age = 0.0
             for pid in pids:
-                s = _tree_sample(pid, procs, kids, roots, cpu_of)
+                s = _tree_sample(pid, procs, roots, cpu_of)
                 if s is None:
                     continue
                 samples[pid] = s
@@ -435,7 +277,7 @@ class StatsSampler:
         now: float,
         watchers: dict[str, WatcherSample],
         samples: dict[int, ProcSample],
-        procs: dict[int, ProcReading],
+        procs: Table,
     ) -> None:
         # Milliseconds: what history() returns, so a client's `since` compares exactly.
         t = round(now + self._wall_offset, 3)
@@ -457,7 +299,7 @@ class StatsSampler:
                 series.add(t, s.cpu, s.mem, s.rss)
         self._prune(now, procs)
 
-    def _prune(self, now: float, procs: dict[int, ProcReading]) -> None:
+    def _prune(self, now: float, procs: Table) -> None:
         horizon = now - self.history_seconds
         gone: list[tuple[float, int]] = []
         for pid, series in list(self._processes.items()):
@@ -485,15 +327,11 @@ class StatsSampler:
 
     def history(
         self, name: str | None = None, pid: int | None = None, since: float | None = None
-    ) -> dict[str, Any]:
-        """History as JSON-ready lists, points with t > since only.
-
-        Each series has parallel lists t (wall seconds, to the millisecond), cpu, mem (percent)
-        and rss (bytes); a watcher's cpu is its cpu_total, the sum over its processes' trees.
-        No filter: every watcher, no processes (a thousand process histories would be tens of
-        megabytes). `name`: that watcher and the processes it had at its last sample. `pid`:
-        that process. Process keys are pid strings, as JSON would make them anyway.
-        """
+    ) -> History:
+        """History, points with t > since only; a watcher's cpu is its cpu_total, the sum
+        over its processes' trees. No filter: every watcher, no processes (a thousand process
+        histories would be tens of megabytes). `name`: that watcher and the processes it had at
+        its last sample. `pid`: that process."""
         if name is None:
             wnames = [] if pid is not None else list(self._watchers)
         else:
@@ -504,221 +342,39 @@ class StatsSampler:
             pids = list(self._groups.get(name, ()))
         else:
             pids = []
-        return {
-            "interval": self.interval,
-            "watchers": {n: self._watchers[n].export(since) for n in wnames},
-            "processes": {
-                str(p): self._processes[p].export(since) for p in pids if p in self._processes
-            },
-        }
+        return History(
+            self.interval,
+            {n: self._watchers[n].export(since) for n in wnames},
+            {p: self._processes[p].export(since) for p in pids if p in self._processes},
+        )
 
     def forget(self, pid: int) -> None:
         self._processes.pop(pid, None)
 
 
-def bytes2human(n: int) -> str:
-    """Circus's human byte counts: '512B', '8.52M' (powers of 1024, two decimals)."""
-    i = min((n.bit_length() - 1) // 10, len(_SYMBOLS)) if n > 0 else 0
-    if i == 0:
-        return f"{n}B"
-    return f"{n / (1 << (10 * i)):.2f}{_SYMBOLS[i - 1]}"
-
-
-def format_cpu_time(seconds: float) -> str:
-    """CPU time as Circus shows it, 'm:ss.cc' ('0:00.0' when the hundredths are zero).
-
-    Circus prints the first two digits of the microseconds, so 0.05 s reads '.50'; here the
-    hundredths are zero-padded instead. Minutes are not wrapped at 60 (Circus drops the hours).
-    """
-    centis = max(0, round(seconds * 100))
-    minutes, rest = divmod(centis, 6000)
-    secs, hundredths = divmod(rest, 100)
-    frac = f"{hundredths:02d}" if hundredths else "0"
-    return f"{minutes}:{secs:02d}.{frac}"
-
-
-_identities: OrderedDict[tuple[int, float], tuple[str, str, float]] = OrderedDict()
-
-
-def _username(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _command_name(argv: list[str]) -> str:
-    # Circus: basename of the first shell word of argv[0] (setproctitle puts spaces there).
-    if not argv or not argv[0]:
-        return "N/A"
-    try:
-        words = shlex.split(argv[0])
-    except ValueError:
-        words = argv[0].split()
-    return os.path.basename(words[0]) if words else "N/A"
-
-
-def _read_identity(pid: int) -> tuple[str, str]:
-    if _LINUX:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            status = fh.read()
-        start = status.index(b"\nUid:") + 5
-        uid = int(status[start:].split(None, 1)[0])
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            raw = fh.read()
-        argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0")]
-        return _username(uid), _command_name(argv)
-    proc = psutil.Process(pid)
-    return proc.username(), _command_name(proc.cmdline())
-
-
-def _identity(pid: int, create_time: float) -> tuple[str, str]:
-    """(username, command name); raises OSError/psutil.Error if the process is gone."""
-    key = (pid, create_time)
-    now = time.monotonic()
-    hit = _identities.get(key)
-    if hit is not None and now - hit[2] < _IDENTITY_TTL:
-        _identities.move_to_end(key)
-        return hit[0], hit[1]
-    try:
-        user, cmd = _read_identity(pid)
-    except (OSError, ValueError, psutil.Error):
-        if hit is None:
-            raise
-        user, cmd = hit[0], hit[1]
-    _identities[key] = (user, cmd, now)
-    _identities.move_to_end(key)
-    while len(_identities) > _MAX_IDENTITIES:
-        _identities.popitem(last=False)
-    return user, cmd
-
-
-def _info_of(
-    pid: int,
-    *,
-    cpu: float,
-    rss: int,
-    vms: int,
-    cpu_time: float,
-    nice: int,
-    create_time: float,
-    wall_now: float,
-) -> dict[str, Any]:
-    try:
-        username, cmdline = _identity(pid, create_time)
-    except (OSError, ValueError, psutil.Error):
-        username, cmdline = "N/A", "N/A"
-    return {
-        "pid": pid,
-        "cpu": round(cpu, 1),
-        "mem": round(rss * 100.0 / total_memory(), 3),
-        "mem_info1": bytes2human(rss),
-        "mem_info2": bytes2human(vms),
-        "ctime": format_cpu_time(cpu_time),
-        "username": username,
-        "nice": nice,
-        "create_time": create_time,
-        "age": wall_now - create_time,
-        "cmdline": cmdline,
-        "children": [],
-        "rss": rss,
-        "vms": vms,
-    }
-
-
-def process_info(
-    pid: int,
-    *,
-    wid: int | None = None,
-    started: float | None = None,
-    sample: ProcSample | None = None,
-) -> dict[str, Any] | str:
-    """Circus's process `info` dict, plus `rss` and `vms` in bytes.
-
-    The measures (cpu, mem, mem_info1/2, rss, vms, ctime) count the whole tree. `children` lists
-    every descendant (not only direct children) with its own figures and its `ppid`. With a
-    `sample` from StatsSampler.sample no /proc pass is made; without one, the tree is read now
-    and cpu is 0.0, there being no interval to measure over.
-    """
-    if sample is None or pid not in sample.members:
-        procs = read_processes()
-        found = _tree_sample(pid, procs, _children_map(procs), frozenset(), lambda _: 0.0)
-        if found is None:
-            return NO_SUCH_PROCESS
-        if sample is not None:
-            # A sample built without members still carries the CPU measured over its interval.
-            found.cpu = sample.cpu
-        sample = found
-    wall_now = time.time()
-    root = sample.members[pid]
-    info = _info_of(
-        pid,
-        cpu=sample.cpu,
-        rss=sample.rss,
-        vms=sample.vms,
-        cpu_time=sample.cpu_time,
-        nice=root.nice,
-        create_time=root.create_time,
-        wall_now=wall_now,
-    )
-    info["mem"] = round(sample.mem, 3)
-    if started is not None:
-        info["age"] = wall_now - started
-    info["started"] = started
-    info["wid"] = wid
-    children = []
-    for child in sample.children:
-        m = sample.members.get(child)
-        if m is None:
-            continue
-        entry = _info_of(
-            child,
-            cpu=m.cpu,
-            rss=m.rss,
-            vms=m.vms,
-            cpu_time=m.cpu_time,
-            nice=m.nice,
-            create_time=m.create_time,
-            wall_now=wall_now,
-        )
-        entry["ppid"] = m.ppid
-        children.append(entry)
-    info["children"] = children
-    return info
+def measure(pid: int) -> ProcSample | None:
+    """One supervised process's tree now, outside a tick: cpu is 0.0, there being no interval
+    to measure over."""
+    return _tree_sample(pid, procfs.read_table(), frozenset(), lambda _: 0.0)
 
 
 # (pid, monotonic time, cpu seconds) at the previous call; the pid changes across a fork.
-_daemon_prev: tuple[int, float, float] | None = None
+_own_prev: tuple[int, float, float] | None = None
 
 
-def daemon_info() -> dict[str, Any]:
-    """The daemon's own info in process_info's format (`dstats`, the `circus` pseudo-watcher).
-
-    Only the daemon process itself: its tree is every supervised program. CPU is measured since
-    the previous call (0.0 on the first), so it costs no sleep, unlike Circus's 10 ms.
-    """
-    global _daemon_prev
+def own_usage() -> MemberSample:
+    """The daemon process itself (not its tree: that is every supervised program), its CPU
+    measured since the previous call (0.0 on the first), so it costs no sleep."""
+    global _own_prev
     pid = os.getpid()
-    # /proc/self is always readable; the fallback only keeps dstats answering if it is not.
-    me = read_process(pid) or ProcReading(
-        pid, os.getppid(), _BOOT_TIME, sum(os.times()[:2]), 0, 0, 0
+    # /proc/self is always readable; the fallback only keeps answering if it is not.
+    me = procfs.read(pid) or ProcEntry(
+        pid, os.getppid(), procfs.BOOT_TIME, sum(os.times()[:2]), 0, 0, 0
     )
     now = time.monotonic()
     cpu = 0.0
-    prev = _daemon_prev
+    prev = _own_prev
     if prev is not None and prev[0] == pid and now > prev[1]:
         cpu = max(0.0, (me.cpu_time - prev[2]) * 100.0 / (now - prev[1]))
-    _daemon_prev = (pid, now, me.cpu_time)
-    info = _info_of(
-        pid,
-        cpu=cpu,
-        rss=me.rss,
-        vms=me.vms,
-        cpu_time=me.cpu_time,
-        nice=me.nice,
-        create_time=me.create_time,
-        wall_now=time.time(),
-    )
-    info["started"] = me.create_time
-    info["wid"] = None
-    return info
+    _own_prev = (pid, now, me.cpu_time)
+    return MemberSample(pid, me.ppid, cpu, me.rss, me.vms, me.cpu_time, me.nice, me.create_time)

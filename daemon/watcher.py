@@ -89,22 +89,6 @@ class Watcher:
     def pids(self) -> list[int]:
         return sorted(self.processes)
 
-    def details(self) -> dict[str, Any]:
-        return {
-            "state": self.state,
-            "running": sum(1 for p in self.live() if p.alive),
-            "numprocesses": self.numprocesses,
-            "restarts": self.restarts,
-            "failures": self.policy.failures,
-            "last_exit": self.last_exit,
-            "reason": self.reason,
-            "retry_at": self.retry_at,
-            "started_at": self.started_at,
-            "output_seq": self.output.seq,
-            "log_error": self.output.log_problem(),
-            "log_lines_lost": self.output.lost(),
-        }
-
     # -- commands (callers hold no lock; each takes this watcher's own) -----------------
 
     async def start(self) -> bool:

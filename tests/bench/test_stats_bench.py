@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 import psutil
 import pytest
 
-from daemon.stats import StatsSampler, process_info
+from daemon.stats import StatsSampler
+from daemon.wire.stats import process_info
 
 PROCESSES = 1000
 WATCHERS = 10

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from daemon import stats
-from daemon.stats import ProcReading, StatsSampler, process_info
+from daemon import procfs
+from daemon.procfs import ProcEntry
+from daemon.stats import StatsSampler
+from daemon.wire import stats
+from daemon.wire.stats import history_body, process_info
 from tests.conftest import wait_for
 
 # A parent that sleeps and one child running CHILD; prints the child's pid.
@@ -32,6 +35,11 @@ SLEEPER = "import time; time.sleep(60)"
 ALLOC_50MB = "import time\nblob = b'x' * (50 << 20)\ntime.sleep(60)"
 
 MB = 1 << 20
+
+
+def history(sampler: StatsSampler, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The history as the `history` command replies with it."""
+    return history_body(sampler.history(*args, **kwargs))
 
 
 class FakeClock:
@@ -109,7 +117,7 @@ def test_child_memory_counts_in_tree_rss(spawn: Callable[..., subprocess.Popen[s
     row = wait_for(allocated, timeout=10, interval=0.1)
     assert row.rss >= row.members[parent].rss + 50 * MB
     assert row.rss == sum(m.rss for m in row.members.values())
-    assert row.mem == pytest.approx(row.rss * 100 / stats.total_memory())
+    assert row.mem == pytest.approx(row.rss * 100 / procfs.total_memory())
     info = process_info(parent, sample=row)
     assert isinstance(info, dict)
     assert info["rss"] == row.rss
@@ -146,9 +154,9 @@ def test_disappearing_child_and_root(spawn: Callable[..., subprocess.Popen[str]]
     assert watchers["w"].pids == [] and watchers["w"].cpu == 0.0 and watchers["w"].rss == 0
     assert process_info(parent) == stats.NO_SUCH_PROCESS
     # A vanished process keeps its history (for history_seconds), until forgotten.
-    assert str(parent) in sampler.history(pid=parent)["processes"]
+    assert str(parent) in history(sampler, pid=parent)["processes"]
     sampler.forget(parent)
-    assert sampler.history(pid=parent)["processes"] == {}
+    assert history(sampler, pid=parent)["processes"] == {}
 
 
 def test_history_is_bounded_and_driven_by_the_clock(
@@ -160,7 +168,7 @@ def test_history_is_bounded_and_driven_by_the_clock(
     for _ in range(20):
         clock.advance(1.0)
         sampler.sample({"web": [pid]})
-    h = sampler.history()
+    h = history(sampler)
     assert h["interval"] == 1.0
     assert h["processes"] == {}  # no filter: watchers only
     web = h["watchers"]["web"]
@@ -168,7 +176,7 @@ def test_history_is_bounded_and_driven_by_the_clock(
     assert [round(b - a, 6) for a, b in zip(web["t"], web["t"][1:], strict=False)] == [1.0] * 5
     assert len(web["cpu"]) == len(web["mem"]) == len(web["rss"]) == 6
     assert all(r > 0 for r in web["rss"])
-    by_name = sampler.history(name="web")
+    by_name = history(sampler, name="web")
     assert by_name["watchers"]["web"] == web
     assert by_name["processes"][str(pid)]["t"] == web["t"]
     assert json.loads(json.dumps(by_name)) == by_name
@@ -176,26 +184,26 @@ def test_history_is_bounded_and_driven_by_the_clock(
     # An extra sample between ticks adds no point; the next tick does.
     clock.advance(0.3)
     sampler.sample({"web": [pid]})
-    assert sampler.history("web")["watchers"]["web"]["t"] == web["t"]
+    assert history(sampler, "web")["watchers"]["web"]["t"] == web["t"]
     clock.advance(0.7)
     sampler.sample({"web": [pid]})
-    newer = sampler.history("web", since=web["t"][-1])["watchers"]["web"]
+    newer = history(sampler, "web", since=web["t"][-1])["watchers"]["web"]
     assert len(newer["t"]) == 1 and newer["t"][0] > web["t"][-1]
 
     # A watcher no longer sampled is dropped once its history has aged out.
     for _ in range(7):
         clock.advance(1.0)
         sampler.sample({"other": []})
-    assert list(sampler.history()["watchers"]) == ["other"]
-    assert sampler.history("web") == {"interval": 1.0, "watchers": {}, "processes": {}}
+    assert list(history(sampler)["watchers"]) == ["other"]
+    assert history(sampler, "web") == {"interval": 1.0, "watchers": {}, "processes": {}}
 
 
 def test_cpu_arithmetic_pid_reuse_and_births() -> None:
     """Exact edge cases need exact readings: a scripted reader stands in for /proc here."""
-    table: dict[int, ProcReading] = {}
+    table: dict[int, ProcEntry] = {}
 
     def proc(pid: int, ppid: int, start: float, cpu: float) -> None:
-        table[pid] = ProcReading(pid, ppid, start, cpu, 1 * MB, 2 * MB, 0)
+        table[pid] = ProcEntry(pid, ppid, start, cpu, 1 * MB, 2 * MB, 0)
 
     clock = FakeClock()
     sampler = StatsSampler(interval=1.0, clock=clock, reader=lambda: dict(table))
@@ -217,7 +225,7 @@ def test_cpu_arithmetic_pid_reuse_and_births() -> None:
     proc(12, 10, start=160.0, cpu=0.1)  # pid 12 reused: lower cpu time, never negative
     row = sampler.sample({"w": [10]})[1][10]
     assert row.members[12].cpu == pytest.approx(10.0)
-    assert sampler.history(pid=10)["processes"]["10"]["cpu"] == [0.0, 35.0, 10.0]
+    assert history(sampler, pid=10)["processes"]["10"]["cpu"] == [0.0, 35.0, 10.0]
 
     # A supervised process under another one is its own row, not counted twice.
     proc(13, 10, start=170.0, cpu=0.0)
@@ -305,7 +313,7 @@ def test_daemon_info() -> None:
 def test_psutil_fallback_sees_the_same_tree(spawn: Callable[..., subprocess.Popen[str]]) -> None:
     parent, child = spawn_tree(spawn, SLEEPER)
     proc_sampler = StatsSampler()
-    psutil_sampler = StatsSampler(reader=stats.read_processes_psutil)
+    psutil_sampler = StatsSampler(reader=procfs.read_table_psutil)
 
     def both() -> Any:
         a = proc_sampler.sample({"w": [parent]})[1]

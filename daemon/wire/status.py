@@ -1,0 +1,62 @@
+"""Status bodies: a watcher's `details` (our extension of `status`), `statuses`,
+`globaloptions` and `listsockets` entries, as Circus's tools (and the console) read them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from daemon.sockets import ManagedSocket
+from daemon.wire.core import Core, WatcherView
+
+
+def details(watcher: WatcherView) -> dict[str, Any]:
+    return {
+        "state": watcher.state,
+        "running": sum(1 for p in watcher.live() if p.alive),
+        "numprocesses": watcher.numprocesses,
+        "restarts": watcher.restarts,
+        "failures": watcher.policy.failures,
+        "last_exit": watcher.last_exit,
+        "reason": watcher.reason,
+        "retry_at": watcher.retry_at,
+        "started_at": watcher.started_at,
+        "output_seq": watcher.output.seq,
+        "log_error": watcher.output.log_problem(),
+        "log_lines_lost": watcher.output.lost(),
+    }
+
+
+def statuses(watchers: Iterable[WatcherView]) -> dict[str, str]:
+    return {w.name: w.state for w in watchers}
+
+
+def globaloptions(daemon: Core) -> dict[str, Any]:
+    path = daemon.config_path
+    return {
+        "endpoint": daemon.endpoint,
+        "pubsub_endpoint": daemon.pubsub_endpoint,
+        "stats_endpoint": daemon.stats_endpoint,
+        "check_delay": 0,
+        "multicast_endpoint": None,
+        "state_dir": str(daemon.state_dir),
+        "stats_interval": daemon.settings.stats_interval,
+        "config": str(path) if path else None,
+        "instance": daemon.instance,
+        "pid": os.getpid(),
+    }
+
+
+def socket_info(sock: ManagedSocket) -> dict[str, Any]:
+    """One entry of `listsockets`, as Circus spells it."""
+    if sock.path is not None:
+        return {"fd": sock.fd, "name": sock.name, "path": str(sock.path)}
+    host, port = sock.bound()
+    return {
+        "fd": sock.fd,
+        "name": sock.name,
+        "backlog": sock.config.backlog,
+        "host": host,
+        "port": port,
+    }

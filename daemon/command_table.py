@@ -160,6 +160,18 @@ def _reload(args: Args) -> Props:
     return {**props, "graceful": not args["terminate"], "sequential": args["sequential"]}
 
 
+def _scale(name: str, verb: str, action: str, title: str, help_: str) -> Command:
+    """`incr` and `decr`: one process more or less from the console, `nb` from `ctl`."""
+    return Command(
+        name,
+        f"{verb} the number of processes",
+        (NAME, Param("nb", "how many (default 1)", "nb", "?", int, 1), WAITING),
+        changes=True,
+        human=ctl_output.count,
+        console=(ConsoleUse(action, title, help_, {"name": "{name}", "nb": 1, "waiting": True}),),
+    )
+
+
 # The signals the console offers for a watcher.
 SIGNALS = ("HUP", "USR1", "USR2", "TERM", "INT", "QUIT", "KILL", "TTIN", "TTOU")
 
@@ -215,35 +227,9 @@ _COMMANDS = (
             ),
         ),
     ),
-    Command(
-        "incr",
-        "increase the number of processes",
-        (NAME, Param("nb", "how many (default 1)", "nb", "?", int, 1), WAITING),
-        changes=True,
-        human=ctl_output.count,
-        console=(
-            ConsoleUse(
-                "scale-up",
-                "Add a process to {name}",
-                "Add a process now",
-                {"name": "{name}", "nb": 1, "waiting": True},
-            ),
-        ),
-    ),
-    Command(
-        "decr",
-        "decrease the number of processes",
-        (NAME, Param("nb", "how many (default 1)", "nb", "?", int, 1), WAITING),
-        changes=True,
-        human=ctl_output.count,
-        console=(
-            ConsoleUse(
-                "scale-down",
-                "Remove a process from {name}",
-                "Remove a process now",
-                {"name": "{name}", "nb": 1, "waiting": True},
-            ),
-        ),
+    _scale("incr", "increase", "scale-up", "Add a process to {name}", "Add a process now"),
+    _scale(
+        "decr", "decrease", "scale-down", "Remove a process from {name}", "Remove a process now"
     ),
     Command(
         "numprocesses",

@@ -266,8 +266,10 @@ async def _start_stop(core: Core, props: dict[str, Any], action: str) -> dict[st
     """As Circus: for one named watcher, `waiting` replies with the pids started, stopped
     and kept; for several, with no `info`."""
     watchers = await _matching(core, props)
+    # Checked before the work exists: a bad property leaves no coroutine unawaited.
+    waiting = _bool(props, "waiting")
     work = _each(watchers, action, reverse=action != "stop")
-    if not _bool(props, "waiting"):
+    if not waiting:
         core.spawn_task(work)
         return {}
     single = watchers[0] if _str(props, "name") is not None and len(watchers) == 1 else None

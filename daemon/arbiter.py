@@ -5,44 +5,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import errno
-import fcntl
-import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Coroutine
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from daemon import fdlimit, procfs, tree, trusted
-from daemon.config import Config, ConfigError, load_config, save_config
+from daemon import fdlimit
+from daemon.config import Config, ConfigError, save_config
 from daemon.endpoints import check_endpoint
 from daemon.errors import Refused, SystemRefused, UnknownWatcher, WatcherExists
-from daemon.logfile import LogFile, open_log
+from daemon.logfile import LogFile
+from daemon.logfiles import LogPlaces
 from daemon.notify import Notifier
 from daemon.options import WatcherConfig
 from daemon.outlet import NullOutlet, Outlet
 from daemon.output import OutputLog
-from daemon.paths import default_endpoints, default_state_dir, private_dir
-from daemon.sockets import ManagedSocket, SocketError, bind_all
+from daemon.paths import default_endpoints, default_state_dir
+from daemon.reaper import Reaper
+from daemon.reload import reread_config
+from daemon.sockets import ManagedSocket, bind_all
+from daemon.statedir import StateDir
 from daemon.stats import History, ProcSample, StatsSampler, Tick
 from daemon.watcher import ACTIVE, Watcher
 
 log = logging.getLogger("circus-tui")
 
-PR_SET_CHILD_SUBREAPER = 36
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
-
-
-class StateDirBusy(RuntimeError):
-    pass
 
 
 class Arbiter:
@@ -72,11 +64,12 @@ class Arbiter:
         self._quit = asyncio.Event()
         # How events, output and stats leave, and how commands come in (daemon.server).
         self.outlet: Outlet = NullOutlet()
-        self.state_fd = -1  # the state directory, held: files in it are opened relative to it
-        self._lock_fd = -1
-        self._guardian: subprocess.Popen[bytes] | None = None
+        self.statedir = StateDir(self.state_dir)
+        self.log_places = LogPlaces(self.base_dir, self.state_dir)
+        self.reaper = Reaper(
+            lambda: [p for w in self.watchers.values() for p in w.processes.values()]
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._orphan_scan: asyncio.TimerHandle | None = None
         self.sockets: dict[str, ManagedSocket] = {}
         # name -> fd, shared with every watcher so that sockets bound by a reload reach them.
         self.socket_fds: dict[str, int] = {}
@@ -94,19 +87,17 @@ class Arbiter:
 
     def _prepare(self) -> None:
         self._raise_fd_limit()
-        self.state_fd = private_dir(self.state_dir)
-        self._take_lock()
+        self.statedir.take()
         self._check_log_paths()
-        self._end_leftovers()
+        self.statedir.end_leftovers()
         # Every socket is bound before any program starts, so a program never races its port.
         self.sockets = bind_all(self.config.sockets, self.base_dir)
         self.socket_fds.update({name: s.fd for name, s in self.sockets.items()})
-        record = {"pid": os.getpid(), "instance": self.instance, "started": self.started}
-        trusted.write_atomic(self.state_fd, "daemon.json", json.dumps(record).encode())
+        self.statedir.record(self.instance, self.started)
         self.outlet.bind()
         if self.subreaper:
-            self._become_subreaper()
-            self._start_guardian()
+            self.reaper.become_subreaper()
+            self.reaper.start_guardian(self.instance)
 
     def _raise_fd_limit(self) -> None:
         before, after = fdlimit.raise_soft_limit()
@@ -134,7 +125,7 @@ class Arbiter:
         loop.add_signal_handler(signal.SIGHUP, lambda: self.spawn_task(self.reload_unattended()))
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         if self.subreaper:
-            loop.add_signal_handler(signal.SIGCHLD, self._schedule_orphan_scan)
+            loop.add_signal_handler(signal.SIGCHLD, self.reaper.schedule_orphan_scan)
         # A thousand children exiting together overflow asyncio's wakeup pipe; one pending
         # byte already wakes the loop, so the overflow is harmless and must not spam the log.
         wakeup = signal.set_wakeup_fd(-1)
@@ -212,15 +203,13 @@ class Arbiter:
         for sock in self.sockets.values():
             sock.close()
         self.outlet.close()
-        self._stop_guardian()
-        if self._lock_fd >= 0:
-            with contextlib.suppress(OSError):
-                os.unlink("daemon.json", dir_fd=self.state_fd)
-            os.close(self._lock_fd)
-            self._lock_fd = -1
-        if self.state_fd >= 0:
-            os.close(self.state_fd)
-            self.state_fd = -1
+        self.reaper.stop_guardian()
+        self.statedir.release()
+
+    @property
+    def state_fd(self) -> int:
+        """The state directory, held: files in it are opened relative to it."""
+        return self.statedir.fd
 
     def spawn_task(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -266,11 +255,6 @@ class Arbiter:
         else:
             self.emit(name, "log_resumed", body)
 
-    def _log_paths(self, cfg: WatcherConfig) -> tuple[Path, Path | None]:
-        """Where a watcher's stdout and stderr are written (stderr None: with stdout)."""
-        stdout = self._log_path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log"
-        return stdout, self._log_path(cfg.stderr_file)
-
     def _check_log_paths(self) -> None:
         """Before anything starts: a log file that cannot be opened, or that another user could
         redirect, is refused now, not found out while the program runs."""
@@ -278,42 +262,10 @@ class Arbiter:
             self.check_log_files(cfg)
 
     def check_log_files(self, cfg: WatcherConfig) -> None:
-        """Open (making them if need be) a watcher's log files once, and say why one cannot be
-        (UnsafeDirectoryError). A full disk is not a reason: lines are kept in memory
-        meanwhile, and the file is written again when there is room."""
-        for path in self._log_paths(cfg):
-            if path is None:
-                continue
-            try:
-                fds = open_log(path)
-            except OSError as exc:
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    continue
-                raise trusted.UnsafeDirectoryError(
-                    f"watcher {cfg.name}: output log {path}: {exc.strerror}"
-                ) from None
-            except trusted.UnsafeDirectoryError as exc:
-                raise trusted.UnsafeDirectoryError(
-                    f"watcher {cfg.name}: output log {path}: {exc}"
-                ) from None
-            for fd in fds:
-                os.close(fd)
+        self.log_places.check(cfg)
 
     def _configure_output(self, watcher: Watcher) -> None:
-        cfg = watcher.config
-        watcher.output.configure(
-            *self._log_paths(cfg),
-            buffer_lines=cfg.output_buffer,
-            buffer_bytes=cfg.output_buffer_bytes,
-            max_bytes=cfg.max_bytes,
-            backup_count=cfg.backup_count,
-        )
-
-    def _log_path(self, value: str | None) -> Path | None:
-        if not value:
-            return None
-        path = Path(os.path.expanduser(value))
-        return path if path.is_absolute() else self.base_dir.absolute() / path
+        self.log_places.configure(watcher.output, watcher.config)
 
     def reopen_logs(self) -> None:
         for watcher in self.watchers.values():
@@ -357,7 +309,7 @@ class Arbiter:
         """Re-read the file; restart only watchers whose configuration changed."""
         self.notifier.reloading()
         try:
-            return await self._reload_config()
+            return await reread_config(self)
         except Refused as exc:
             log.error("%s", exc.reason)
             raise
@@ -369,54 +321,6 @@ class Arbiter:
         the one line `reload_config` logs, not a traceback of a failed background task."""
         with contextlib.suppress(Refused):
             await self.reload_config()
-
-    async def _reload_config(self) -> dict[str, list[str]]:
-        if self.config.path is None:
-            raise Refused("no configuration file to reload")
-        try:
-            new = load_config(self.config.path)
-        except Exception as exc:  # a bad file must leave everything running as it was
-            raise Refused(f"reload refused: {exc}") from exc
-        changes: dict[str, list[str]] = {
-            "added": [],
-            "removed": [],
-            "changed": [],
-            "ignored": [],
-        }
-        # Sockets stay bound across a reload: new ones are bound, others are left as they
-        # are (re-binding would drop connections waiting in their queues).
-        fresh = {n: c for n, c in new.sockets.items() if n not in self.sockets}
-        try:
-            bound = bind_all(fresh, self.base_dir)
-            self.sockets.update(bound)
-            self.socket_fds.update({name: s.fd for name, s in bound.items()})
-        except SocketError as exc:
-            raise SystemRefused(f"reload refused: {exc}") from exc
-        for name, cfg in new.sockets.items():
-            if name not in fresh and self.sockets[name].config != cfg:
-                changes["ignored"].append(f"sockets.{name} (changes need a restart)")
-        changes["ignored"] += [
-            f"sockets.{n} (still bound until restart)" for n in self.sockets if n not in new.sockets
-        ]
-        if new.settings != self.settings:
-            changes["ignored"].append("[circus] (changes need a restart)")
-        for item in changes["ignored"]:
-            log.warning("reload: %s", item)
-        old_names = {w.name for w in self.watchers.values()}
-        for name in old_names - set(new.watchers):
-            await self.remove_watcher(name)
-            changes["removed"].append(name)
-        for name, cfg in new.watchers.items():
-            if name not in old_names:
-                await self.add_watcher(cfg, cfg.autostart)
-                changes["added"].append(name)
-            else:
-                watcher = self.get(name)
-                if watcher.config != cfg:
-                    await watcher.reconfigure(cfg)
-                    changes["changed"].append(name)
-        self.config = replace(new, settings=self.settings)
-        return changes
 
     # -- events and stats ---------------------------------------------------------------
 
@@ -448,14 +352,15 @@ class Arbiter:
         """The `circus` pseudo-watcher: the daemon and its guardian, as Circus lists circusd
         and circusd-stats."""
         pids = [os.getpid()]
-        if self._guardian is not None and self._guardian.poll() is None:
-            pids.append(self._guardian.pid)
+        guardian = self.reaper.guardian
+        if guardian is not None and guardian.poll() is None:
+            pids.append(guardian.pid)
         return pids
 
     def circus_names(self) -> dict[int, str]:
         names = {os.getpid(): "circusd"}
-        if self._guardian is not None:
-            names[self._guardian.pid] = "circus-tui-guardian"
+        if self.reaper.guardian is not None:
+            names[self.reaper.guardian.pid] = "circus-tui-guardian"
         return names
 
     def sample_stats(self) -> Tick:
@@ -473,87 +378,6 @@ class Arbiter:
         self, name: str | None = None, pid: int | None = None, since: float | None = None
     ) -> History:
         return self.sampler.history(name, pid, since)
-
-    # -- protection of programs across daemon crashes ----------------------------------
-
-    def _take_lock(self) -> None:
-        # Held for the daemon's lifetime.
-        fd = trusted.open_file(self.state_fd, "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            other = self._recorded().get("pid", "?")
-            raise StateDirBusy(
-                f"another daemon (pid {other}) is running with state_dir {self.state_dir}"
-            ) from None
-        self._lock_fd = fd
-
-    def _recorded(self) -> dict[str, Any]:
-        try:
-            data = json.loads(trusted.read_file(self.state_fd, "daemon.json"))
-        except (OSError, ValueError, trusted.UnsafeDirectoryError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def _end_leftovers(self) -> None:
-        """A previous daemon on this state_dir died hard: end what it left running."""
-        previous = self._recorded().get("instance")
-        if not isinstance(previous, str) or not previous:
-            return
-        pids = tree.marked(f"{previous}/")
-        if pids:
-            log.warning("ending %d processes left by a previous daemon", len(pids))
-            tree.signal_all(pids, signal.SIGKILL)
-
-    def _become_subreaper(self) -> None:
-        with contextlib.suppress(Exception):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-    def _start_guardian(self) -> None:
-        read_end, write_end = os.pipe()
-        self._guardian = subprocess.Popen(
-            [sys.executable, "-m", "daemon.guardian", self.instance],
-            stdin=read_end,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        os.close(read_end)
-        self._guardian_pipe = write_end
-
-    def _stop_guardian(self) -> None:
-        if self._guardian is None:
-            return
-        with contextlib.suppress(OSError):
-            os.write(self._guardian_pipe, b"bye")
-            os.close(self._guardian_pipe)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._guardian.wait(2)
-        self._guardian = None
-
-    def _schedule_orphan_scan(self) -> None:
-        # Coalesce bursts of SIGCHLD: one scan reaps every adopted orphan that exited.
-        if self._orphan_scan is None:
-            loop = asyncio.get_running_loop()
-            self._orphan_scan = loop.call_later(0.05, self._reap_orphans)
-
-    def _reap_orphans(self) -> None:
-        self._orphan_scan = None
-        # Each exit is noticed through its pidfd; SIGCHLD checks them all once more, so no
-        # exit can go unnoticed even if a wakeup were ever lost (a waitpid each: cheap).
-        for w in self.watchers.values():
-            for proc in list(w.processes.values()):
-                proc.check_exit()
-        managed = {pid for w in self.watchers.values() for pid in w.processes}
-        if self._guardian is not None:
-            managed.add(self._guardian.pid)
-        for pid in procfs.own_children() - managed:
-            # Adopted orphans (we are their subreaper) and anything else not ours to track.
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
 
     # -- queries for commands -----------------------------------------------------------
 

@@ -17,13 +17,14 @@ EXIT_CONFIG = 2
 def run_daemon(argv: list[str]) -> int:
     import asyncio
 
-    from daemon.arbiter import Arbiter, StateDirBusy
+    from daemon.arbiter import Arbiter
     from daemon.config import ConfigError, load_config
     from daemon.endpoints import EndpointError
     from daemon.notify import Notifier
     from daemon.paths import UnsafeDirectoryError
     from daemon.server import Server
     from daemon.sockets import SocketError
+    from daemon.statedir import StateDirBusy
     from daemon.trusted import FILES, open_dir, open_file, write_atomic
 
     p = argparse.ArgumentParser(prog="circus-tui daemon", description="Run the supervisor.")

@@ -84,6 +84,8 @@ class CircusApp(App[None]):
             gc.set_threshold(*self._gc_thresholds)
 
     def refresh_from_store(self) -> None:
+        if not self.screen_stack:
+            return  # a last tick or reply while the console quits: no screen to draw on
         screen = self.screen
         if isinstance(screen, (MainScreen, DetailsScreen)):
             screen.refresh_from_store()

@@ -49,6 +49,10 @@ class Gate:
         self._logged = False
         self._logged_at = -LOG_INTERVAL
         self._monitor: zmq.Socket[Any] | None = None
+        self.setup()
+
+    def setup(self) -> None:
+        """What a kind of gate holds besides: called once, at the end of __init__."""
 
     # -- what the budget asks ------------------------------------------------------------
 

@@ -10,14 +10,11 @@ import os
 import select
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import zmq
 
-from daemon import fdlimit
 from daemon.admission.gate import (
     EVENTS_PER_TURN,
     MAX_BACKLOG,
@@ -73,15 +70,8 @@ def _readable(fd: int) -> bool:
 
 
 class IpcGate(Gate):
-    def __init__(
-        self,
-        sock: zmq.Socket[Any],
-        url: str,
-        budget: fdlimit.FdBudget | None = None,
-        on_change: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(sock, url, budget, on_change)
-        path = ipc_path(url)
+    def setup(self) -> None:
+        path = ipc_path(self.url)
         assert path is not None
         self.path = path
         self.batches: dict[str, Batch] = {}

@@ -6,12 +6,9 @@ import contextlib
 import ctypes
 import logging
 import socket
-from collections.abc import Callable
-from typing import Any
 
 import zmq
 
-from daemon import fdlimit
 from daemon.admission.gate import MAX_CONNECTIONS, Gate, libc
 from daemon.endpoints import bind
 
@@ -19,14 +16,7 @@ log = logging.getLogger("circus-tui")
 
 
 class TcpGate(Gate):
-    def __init__(
-        self,
-        sock: zmq.Socket[Any],
-        url: str,
-        budget: fdlimit.FdBudget | None = None,
-        on_change: Callable[[], None] | None = None,
-    ) -> None:
-        super().__init__(sock, url, budget, on_change)
+    def setup(self) -> None:
         self.live: set[int] = set()
         self.port = 0
         self._listener = -1  # libzmq's listening socket, from its LISTENING event

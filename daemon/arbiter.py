@@ -14,7 +14,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from daemon import fdlimit
+from daemon import events, fdlimit
 from daemon.config import Config, ConfigError, save_config
 from daemon.endpoints import check_endpoint
 from daemon.errors import Refused, SystemRefused, UnknownWatcher, WatcherExists
@@ -243,17 +243,17 @@ class Arbiter:
         )
         self._configure_output(watcher)
         self.watchers[cfg.name.lower()] = watcher
-        self.emit(cfg.name, "add", {})
+        self.emit(events.Added(cfg.name))
         return watcher
 
     def _log_problem(self, name: str, logfile: LogFile) -> None:
         """A log file stopped being written (a full disk), or was written again: an event,
         which the console shows with the output (the daemon's log has said it already)."""
-        body = {"path": str(logfile.path), "lost": logfile.lost}
+        path = str(logfile.path)
         if logfile.problem is not None:
-            self.emit(name, "log_error", {**body, "reason": logfile.problem})
+            self.emit(events.LogError(name, path, logfile.lost, logfile.problem))
         else:
-            self.emit(name, "log_resumed", body)
+            self.emit(events.LogResumed(name, path, logfile.lost))
 
     def _check_log_paths(self) -> None:
         """Before anything starts: a log file that cannot be opened, or that another user could
@@ -303,9 +303,9 @@ class Arbiter:
         else:
             await watcher.stop()
         watcher.output.close()
-        self.emit(watcher.name, "remove", {})
+        self.emit(events.Removed(watcher.name))
 
-    async def reload_config(self) -> dict[str, list[str]]:
+    async def reload_config(self) -> events.ReloadChanges:
         """Re-read the file; restart only watchers whose configuration changed."""
         self.notifier.reloading()
         try:
@@ -324,8 +324,8 @@ class Arbiter:
 
     # -- events and stats ---------------------------------------------------------------
 
-    def emit(self, watcher: str, event: str, payload: dict[str, Any]) -> None:
-        self.outlet.event(watcher, event, payload)
+    def emit(self, event: events.Event) -> None:
+        self.outlet.event(event)
 
     async def _stats_loop(self) -> None:
         interval = self.settings.stats_interval

@@ -5,8 +5,9 @@ NullOutlet lets the core run with no wire at all (tests of the core)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
+from daemon.events import Event
 from daemon.output import Line
 from daemon.stats import Tick
 
@@ -23,7 +24,7 @@ class Outlet(Protocol):
     def quiet(self) -> None:
         """The daemon is shutting down: stop listening to subscribers."""
 
-    def event(self, watcher: str, event: str, fields: dict[str, Any]) -> None: ...
+    def event(self, event: Event) -> None: ...
 
     def output_listener(self, watcher: str) -> OutputListener | None: ...
 
@@ -43,7 +44,7 @@ class NullOutlet:
     def quiet(self) -> None:
         pass
 
-    def event(self, watcher: str, event: str, fields: dict[str, Any]) -> None:
+    def event(self, event: Event) -> None:
         pass
 
     def output_listener(self, watcher: str) -> OutputListener | None:

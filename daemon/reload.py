@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from daemon.config import load_config
 from daemon.errors import Refused, SystemRefused
+from daemon.events import ReloadChanges
 from daemon.sockets import SocketError, bind_all
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("circus-tui")
 
 
-async def reread_config(arbiter: Arbiter) -> dict[str, list[str]]:
+async def reread_config(arbiter: Arbiter) -> ReloadChanges:
     """What changed, by kind: added, removed, changed, ignored. Refused (the file is bad, or
     there is none) or SystemRefused (a new socket cannot be bound) leave everything as it was."""
     if arbiter.config.path is None:
@@ -27,12 +28,7 @@ async def reread_config(arbiter: Arbiter) -> dict[str, list[str]]:
         new = load_config(arbiter.config.path)
     except Exception as exc:  # a bad file must leave everything running as it was
         raise Refused(f"reload refused: {exc}") from exc
-    changes: dict[str, list[str]] = {
-        "added": [],
-        "removed": [],
-        "changed": [],
-        "ignored": [],
-    }
+    changes = ReloadChanges()
     # Sockets stay bound across a reload: new ones are bound, others are left as they
     # are (re-binding would drop connections waiting in their queues).
     fresh = {n: c for n, c in new.sockets.items() if n not in arbiter.sockets}
@@ -44,26 +40,26 @@ async def reread_config(arbiter: Arbiter) -> dict[str, list[str]]:
         raise SystemRefused(f"reload refused: {exc}") from exc
     for name, cfg in new.sockets.items():
         if name not in fresh and arbiter.sockets[name].config != cfg:
-            changes["ignored"].append(f"sockets.{name} (changes need a restart)")
-    changes["ignored"] += [
+            changes.ignored.append(f"sockets.{name} (changes need a restart)")
+    changes.ignored += [
         f"sockets.{n} (still bound until restart)" for n in arbiter.sockets if n not in new.sockets
     ]
     if new.settings != arbiter.settings:
-        changes["ignored"].append("[circus] (changes need a restart)")
-    for item in changes["ignored"]:
+        changes.ignored.append("[circus] (changes need a restart)")
+    for item in changes.ignored:
         log.warning("reload: %s", item)
     old_names = {w.name for w in arbiter.watchers.values()}
     for name in old_names - set(new.watchers):
         await arbiter.remove_watcher(name)
-        changes["removed"].append(name)
+        changes.removed.append(name)
     for name, cfg in new.watchers.items():
         if name not in old_names:
             await arbiter.add_watcher(cfg, cfg.autostart)
-            changes["added"].append(name)
+            changes.added.append(name)
         else:
             watcher = arbiter.get(name)
             if watcher.config != cfg:
                 await watcher.reconfigure(cfg)
-                changes["changed"].append(name)
+                changes.changed.append(name)
     arbiter.config = replace(new, settings=arbiter.settings)
     return changes

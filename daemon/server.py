@@ -15,9 +15,11 @@ from daemon import protocol
 from daemon.admission import Gate, make_gate
 from daemon.controller import Controller
 from daemon.endpoints import unlink
+from daemon.events import Event
 from daemon.outlet import OutputListener
 from daemon.publish import OutputPublisher, Subscriptions
 from daemon.stats import Tick
+from daemon.wire.events import event_body
 from daemon.wire.stats import process_info, socket_stats, watcher_stats
 
 if TYPE_CHECKING:
@@ -102,15 +104,16 @@ class Server:
             return None
         return self.output_publisher.listener(watcher)
 
-    def event(self, watcher: str, event: str, fields: dict[str, Any]) -> None:
+    def event(self, event: Event) -> None:
         if self._events is None:
             return
         if self.output_publisher is not None:
-            self.output_publisher.flush_watcher(watcher)
-        body = {**fields, "time": time.time()}
+            self.output_publisher.flush_watcher(event.watcher)
+        topic, body = event_body(event)
+        body["time"] = time.time()
         with contextlib.suppress(zmq.ZMQError):
             self._events.send_multipart(
-                [protocol.event_topic(watcher, event), protocol.encode(body)], zmq.NOBLOCK
+                [protocol.event_topic(event.watcher, topic), protocol.encode(body)], zmq.NOBLOCK
             )
         self._drain_subscriptions()
 

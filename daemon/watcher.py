@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon import checks, substitute, tree
+from daemon import checks, events, substitute, tree
 from daemon.backoff import RestartPolicy
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
@@ -22,7 +22,7 @@ from daemon.process import SCAN_REUSE, Process, end_processes
 
 log = logging.getLogger("circus-tui")
 
-Emit = Callable[[str, str, dict[str, Any]], None]
+Emit = Callable[[events.Event], None]
 
 # The system is short of something (descriptors, memory, processes): a later spawn can work.
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
@@ -101,7 +101,7 @@ class Watcher:
             self.reason = None
             self.state = STARTING
             self.started_at = time.time()
-            self.emit(self.name, "start", {})
+            self.emit(events.Started(self.name))
             await self._fill(warm=True)
             if self.state == STARTING:
                 self.state = ACTIVE
@@ -112,13 +112,13 @@ class Watcher:
             if self.state == STOPPED and not self.processes:
                 return False
             await self._stop_all()
-            self.emit(self.name, "stop", {})
+            self.emit(events.Stopped(self.name))
             return True
 
     async def restart(self) -> None:
         async with self.lock:
             await self._stop_all()
-            self.emit(self.name, "stop", {})
+            self.emit(events.Stopped(self.name))
         await self.start()
 
     async def scale(self, target: int | None = None, delta: int = 0) -> int:
@@ -157,13 +157,13 @@ class Watcher:
                 await self._replace_all(graceful)
             else:
                 await self._reconcile()
-            self.emit(self.name, "updated", {})
+            self.emit(events.Updated(self.name))
 
     async def reload(self, graceful: bool = True) -> None:
         async with self.lock:
             if self.state in (ACTIVE, STARTING):
                 await self._replace_all(graceful)
-            self.emit(self.name, "reload", {})
+            self.emit(events.Reloaded(self.name))
 
     async def kill_process(
         self, pid: int, sig: int | None = None, graceful_timeout: float | None = None
@@ -239,7 +239,7 @@ class Watcher:
         self, proc: Process, sig: int | None = None, graceful_timeout: float | None = None
     ) -> None:
         proc.stopping = True
-        self.emit(self.name, "kill", {"process_pid": proc.pid})
+        self.emit(events.Stopping(self.name, proc.pid))
         timeout = self.config.graceful_timeout if graceful_timeout is None else graceful_timeout
         await proc.stop(sig or self.config.stop_signal, timeout)
         # The exit watcher removes it and reports the reap; wait for that so callers see a
@@ -285,7 +285,7 @@ class Watcher:
             )
             self._shortages = 0
         self.processes[proc.pid] = proc
-        self.emit(self.name, "spawn", {"process_pid": proc.pid, "wid": wid})
+        self.emit(events.Spawned(self.name, proc.pid, wid))
         self._watch(proc)
         if cfg.max_age > 0:
             lifetime = cfg.max_age + self.rng() * cfg.max_age_variance
@@ -302,14 +302,13 @@ class Watcher:
         status = await proc.exited
         self.processes.pop(proc.pid, None)
         self.emit(
-            self.name,
-            "reap",
-            {
-                "process_pid": proc.pid,
-                "exit_code": status.circus_code,
-                "wid": proc.wid,
-                "reason": status.describe(),
-            },
+            events.Reaped(
+                self.name,
+                pid=proc.pid,
+                wid=proc.wid,
+                exit_code=status.circus_code,
+                reason=status.describe(),
+            )
         )
         if not proc.stopping:
             # It exited by itself: what it left running goes with it, as it would have with
@@ -342,15 +341,14 @@ class Watcher:
             self.reason = f"backing off after {self.last_exit}"
             self._retry = asyncio.get_running_loop().call_later(decision.delay, self._retry_now)
             self.emit(
-                self.name,
-                "backoff",
-                {
-                    "delay": decision.delay,
-                    "retry_at": self.retry_at,
-                    "failures": decision.failures,
-                    "reason": self.last_exit,
-                    "exit_code": status.circus_code,
-                },
+                events.BackingOff(
+                    self.name,
+                    delay=decision.delay,
+                    retry_at=self.retry_at,
+                    failures=decision.failures,
+                    reason=self.last_exit,
+                    exit_code=status.circus_code,
+                )
             )
 
     def _short_of_resources(self, exc: OSError) -> None:
@@ -367,15 +365,14 @@ class Watcher:
         )
         self._retry = asyncio.get_running_loop().call_later(delay, self._retry_now)
         self.emit(
-            self.name,
-            "backoff",
-            {
-                "delay": delay,
-                "retry_at": self.retry_at,
-                "failures": self.policy.failures,
-                "reason": self.reason,
-                "exit_code": None,
-            },
+            events.BackingOff(
+                self.name,
+                delay=delay,
+                retry_at=self.retry_at,
+                failures=self.policy.failures,
+                reason=self.reason,
+                exit_code=None,
+            )
         )
 
     def _retry_now(self) -> None:
@@ -400,7 +397,7 @@ class Watcher:
         self._cancel_retry()
         self.state = FAILED
         self.reason = reason
-        self.emit(self.name, "failed", {"reason": reason, "last_exit": self.last_exit})
+        self.emit(events.Failed(self.name, reason, self.last_exit))
 
     def _cancel_retry(self) -> None:
         if self._retry is not None:

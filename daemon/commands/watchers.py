@@ -30,6 +30,7 @@ from daemon.options import (
 from daemon.protocol import BAD_MSG_DATA_ERROR, MESSAGE_ERROR, OS_ERROR, ProtocolError
 from daemon.trusted import UnsafeDirectoryError
 from daemon.wire.core import Core, WatcherView
+from daemon.wire.events import reload_changes
 
 
 @command("add")
@@ -167,7 +168,7 @@ async def cmd_reload(core: Core, props: dict[str, Any]) -> None:
 @command("reloadconfig")
 async def cmd_reloadconfig(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     if _bool(props, "waiting"):
-        return {"changes": await core.reload_config()}
+        return {"changes": reload_changes(await core.reload_config())}
     core.spawn_task(core.reload_unattended())
     return {}
 

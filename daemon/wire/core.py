@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from daemon.config import DaemonSettings
+from daemon.events import ReloadChanges
 from daemon.options import WatcherConfig
 from daemon.output import Line
 from daemon.sockets import ManagedSocket
@@ -112,7 +113,7 @@ class Core(Protocol):
 
     async def remove_watcher(self, name: str, nostop: bool = False) -> None: ...
 
-    async def reload_config(self) -> dict[str, list[str]]: ...
+    async def reload_config(self) -> ReloadChanges: ...
 
     async def reload_unattended(self) -> None: ...
 

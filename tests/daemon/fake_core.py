@@ -10,6 +10,7 @@ from typing import Any
 
 from daemon.config import DaemonSettings
 from daemon.errors import UnknownWatcher, WatcherExists
+from daemon.events import ReloadChanges
 from daemon.options import WatcherConfig, make_watcher_config
 from daemon.output import OutputLog
 from daemon.stats import History, ProcSample, Series
@@ -166,10 +167,10 @@ class FakeCore:
         del self.watchers[name.lower()]
         self.calls.append(("rm", name, nostop))
 
-    async def reload_config(self) -> dict[str, list[str]]:
+    async def reload_config(self) -> ReloadChanges:
         if self.refusal is not None:
             raise self.refusal
-        return {"added": ["new"], "removed": [], "changed": [], "ignored": []}
+        return ReloadChanges(added=["new"])
 
     async def reload_unattended(self) -> None:
         self.calls.append(("reload_unattended",))

@@ -1,0 +1,107 @@
+"""What happened to a watcher, as the core says it: one frozen dataclass per kind of event.
+The core hands these to its Outlet; how an event is named and shaped on a wire (Circus's
+topics and bodies) is daemon.wire.events' business, not the core's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    watcher: str
+
+
+@dataclass(frozen=True, slots=True)
+class Added(Event):
+    """A watcher was added (from the file, or by `add`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Removed(Event):
+    """A watcher was removed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Started(Event):
+    """A watcher is starting its processes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped(Event):
+    """A watcher's processes were all stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class Updated(Event):
+    """A watcher's configuration changed while it ran (`set`, a reload)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reloaded(Event):
+    """A watcher's processes were replaced (`reload`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spawned(Event):
+    pid: int
+    wid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stopping(Event):
+    """The daemon is stopping one process (it sent the stop signal)."""
+
+    pid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped(Event):
+    pid: int
+    wid: int
+    exit_code: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackingOff(Event):
+    """The next start waits `delay` seconds, after an exit or a refused spawn."""
+
+    delay: float
+    retry_at: float
+    failures: int
+    reason: str
+    exit_code: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Failed(Event):
+    """The watcher gave up (too many quick deaths, a program that cannot start)."""
+
+    reason: str
+    last_exit: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogError(Event):
+    """A watcher's log file stopped being written (a full disk, say)."""
+
+    path: str
+    lost: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogResumed(Event):
+    path: str
+    lost: int
+
+
+@dataclass(slots=True)
+class ReloadChanges:
+    """What a reload of the file did, by kind; `ignored` says what only a restart applies."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)

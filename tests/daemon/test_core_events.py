@@ -1,0 +1,118 @@
+"""The core without ZeroMQ: a real arbiter, real processes, no server. What it reports comes
+out as typed events, and Circus's topics and bodies are made of them in daemon.wire.events."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from daemon import events
+from daemon.arbiter import Arbiter
+from daemon.config import load_config
+from daemon.outlet import NullOutlet
+from daemon.wire.events import event_body
+from tests.support.configs import write_config
+
+
+class Recorder(NullOutlet):
+    def __init__(self) -> None:
+        self.events: list[events.Event] = []
+
+    def event(self, event: events.Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[events.Event]) -> list[events.Event]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    path = Path(f"/tmp/ce-{os.getpid()}-{os.urandom(3).hex()}")
+    path.mkdir(mode=0o700)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+async def until(condition: object, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.02)
+
+
+async def test_the_core_reports_typed_events(short_dir: Path) -> None:
+    body = (
+        "[watchers.once]\n"
+        f"cmd = \"{sys.executable} -c 'import sys; sys.exit(3)'\"\n"
+        "respawn = false\n"
+    )
+    path, _ = write_config(short_dir, body)
+    arbiter = Arbiter(load_config(path))
+    recorder = Recorder()
+    arbiter.outlet = recorder
+    arbiter.prepare()
+    run = asyncio.ensure_future(arbiter.run())
+    try:
+        await until(lambda: recorder.of(events.Reaped))
+        changes = await arbiter.reload_config()
+    finally:
+        arbiter.request_quit()
+        await run
+    assert [type(e) for e in recorder.events[:3]] == [events.Added, events.Started, events.Spawned]
+    (spawned,) = recorder.of(events.Spawned)
+    (reaped,) = recorder.of(events.Reaped)
+    assert isinstance(spawned, events.Spawned) and isinstance(reaped, events.Reaped)
+    assert (reaped.watcher, reaped.pid, reaped.wid, reaped.exit_code) == ("once", spawned.pid, 1, 3)
+    assert reaped.reason == "exited with code 3"
+    assert changes == events.ReloadChanges()
+
+
+def test_circus_topics_and_bodies_come_from_the_wire() -> None:
+    reaped = events.Reaped("web", pid=41, wid=2, exit_code=3, reason="exited with status 3")
+    assert event_body(reaped) == (
+        "reap",
+        {"process_pid": 41, "wid": 2, "exit_code": 3, "reason": "exited with status 3"},
+    )
+    assert event_body(events.Spawned("web", pid=41, wid=2)) == (
+        "spawn",
+        {"process_pid": 41, "wid": 2},
+    )
+    assert event_body(events.Stopping("web", pid=41)) == ("kill", {"process_pid": 41})
+    assert event_body(events.Added("web")) == ("add", {})
+    off = events.BackingOff("web", delay=1.5, retry_at=9.0, failures=2, reason="r", exit_code=1)
+    assert event_body(off) == (
+        "backoff",
+        {"delay": 1.5, "retry_at": 9.0, "failures": 2, "reason": "r", "exit_code": 1},
+    )
+    lost = events.LogError("web", path="/x", lost=3, reason="No space left on device")
+    assert event_body(lost) == (
+        "log_error",
+        {"path": "/x", "lost": 3, "reason": "No space left on device"},
+    )
+
+
+def test_every_kind_of_event_has_a_circus_topic() -> None:
+    kinds = [
+        k for k in vars(events).values() if isinstance(k, type) and issubclass(k, events.Event)
+    ]
+    kinds.remove(events.Event)
+    from daemon.wire.events import TOPICS
+
+    assert set(TOPICS) == set(kinds)
+
+
+def test_protocol_doc_lists_every_event_topic() -> None:
+    from daemon.wire.events import TOPICS
+
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
+    section = doc.split("## Events (`pubsub_endpoint`)", 1)[1].split("\n### ", 1)[0]
+    documented = {row.split("`")[1] for row in section.splitlines() if row.startswith("| `")}
+    assert documented == set(TOPICS.values())

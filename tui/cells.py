@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tui.store import WatcherView
+    from tui.views import WatcherView
 
 SPARK = "▁▂▃▄▅▆▇█"
 

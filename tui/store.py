@@ -8,13 +8,11 @@ pane's scrollback is `tui.scrollback`'s; what a cell shows is `tui.cells`'.
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from daemon import exits, protocol
-from tui import cells
+from daemon import protocol
+from tui import cells, watcher_events
 from tui.cells import number
 from tui.logbuffer import LogBuffer
 from tui.scrollback import (
@@ -26,59 +24,9 @@ from tui.scrollback import (
     Refill,
     Scrollback,
 )
-
-HISTORY_POINTS = 600  # ten minutes at one sample a second
-EVENTS_KEPT = 200
+from tui.views import EventView, ProcessView, WatcherView
 
 CONNECTING, CONNECTED, DISCONNECTED = "connecting", "connected", "disconnected"
-
-
-@dataclass
-class ProcessView:
-    pid: int
-    wid: int | None = None
-    cpu: float = 0.0
-    mem: float = 0.0
-    rss: int = 0
-    started: float | None = None
-    state: str = "running"
-
-
-@dataclass(frozen=True)
-class EventView:
-    time: float
-    kind: str  # spawn, reap, kill, start, stop, backoff, failed, ...
-    text: str
-
-
-@dataclass
-class WatcherView:
-    name: str
-    state: str = "unknown"
-    running: int = 0
-    target: int = 0
-    cpu: float = 0.0  # whole trees, percent of one core
-    mem: float = 0.0  # percent of RAM
-    rss: int = 0
-    restarts: int = 0
-    started_at: float | None = None
-    reason: str | None = None
-    last_exit: str | None = None
-    retry_at: float | None = None
-    log_error: str | None = None  # why its output is not written to its log file now
-    # The daemon's last output sequence number at the last two heartbeats (our daemon only).
-    output_seq: int | None = None
-    output_seq_before: int | None = None
-    cpu_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
-    mem_history: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_POINTS))
-    processes: dict[int, ProcessView] = field(default_factory=dict)
-    last_exit_by_wid: dict[int, str] = field(default_factory=dict)
-    events: deque[EventView] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def uptime(self, now: float) -> float | None:
-        """Seconds since it started, while it runs."""
-        return (now - self.started_at) if self.started_at and self.running else None
 
 
 SORT_KEYS: dict[str, Callable[[WatcherView, float], Any]] = {
@@ -290,49 +238,7 @@ class Store:
             name = watcher
         w = self._watcher(name)
         now = number(body.get("time")) or self.clock()
-        pid = body.get("process_pid")
-        text = event
-        if event == "spawn" and isinstance(pid, int):
-            w.processes.setdefault(pid, ProcessView(pid, wid=body.get("wid"), started=now))
-            w.running = sum(1 for p in w.processes.values() if p.state == "running")
-            text = f"spawned pid {pid}" + (f" (wid {body['wid']})" if "wid" in body else "")
-        elif event == "reap" and isinstance(pid, int):
-            p = w.processes.pop(pid, None)
-            reason = body.get("reason") or _exit_text(body.get("exit_code"))
-            wid = body.get("wid", p.wid if p else None)
-            if wid is not None:
-                w.last_exit_by_wid[int(wid)] = reason
-            w.running = sum(1 for p in w.processes.values() if p.state == "running")
-            text = f"pid {pid} {reason}"
-        elif event == "kill" and isinstance(pid, int):
-            if pid in w.processes:
-                w.processes[pid].state = "stopping"
-            text = f"stopping pid {pid}"
-        elif event == "backoff":
-            w.retry_at = body.get("retry_at")
-            w.last_exit = body.get("reason") or w.last_exit
-            w.reason = f"backing off after {body.get('reason')}"
-            text = f"backoff {number(body.get('delay')):.1f}s after {body.get('reason')}"
-        elif event == "failed":
-            w.state = "failed"
-            w.reason = body.get("reason")
-            w.retry_at = None
-            text = f"failed: {body.get('reason')}"
-        elif event == "log_error":
-            lost = body.get("lost")
-            count = lost if isinstance(lost, int) and not isinstance(lost, bool) else 0
-            w.log_error = f"{body.get('reason')} ({count:,} lines not written)"
-            text = f"log file {body.get('path')}: {w.log_error}"
-        elif event == "log_resumed":
-            w.log_error = None
-            text = f"log file {body.get('path')} written again"
-        elif event in ("start", "stop"):
-            w.state = "active" if event == "start" else "stopped"
-            w.retry_at = None
-            if event == "start":
-                w.started_at = now
-                w.reason = None
-        w.events.append(EventView(now, event, text))
+        w.events.append(EventView(now, event, watcher_events.apply(w, event, body, now)))
 
     def apply_output(self, batch: Batch) -> Refill | None:
         """One output batch. Returns a refill when lines were missed: the caller fetches the
@@ -436,8 +342,3 @@ class Store:
     def process_rows(self, name: str) -> list[tuple[str, tuple[str, ...]]]:
         w = self.watchers.get(name)
         return cells.process_rows(w, self.clock()) if w is not None else []
-
-
-def _exit_text(code: Any) -> str:
-    """A `reap` event's `exit_code` (Circus's: minus the signal number), worded."""
-    return exits.describe_circus_code(code) if isinstance(code, int) else "exited"

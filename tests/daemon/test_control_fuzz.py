@@ -176,7 +176,7 @@ def test_a_deeply_nested_request_is_answered(fuzz_daemon: RunningDaemon, depth: 
 def test_kill_refuses_a_graceful_timeout_out_of_range(
     fuzz_daemon: RunningDaemon, timeout: str, why: str
 ) -> None:
-    """The rule and the words of the graceful_timeout option (daemon/checks.py)."""
+    """The rule and the words of the graceful_timeout option (daemon/checks/)."""
     before = fuzz_daemon.pids("victim")
     client = RawClient(fuzz_daemon)
     try:

@@ -69,7 +69,7 @@ async def test_missing_and_bad_properties() -> None:
     assert "must be a string" in await refused(core, "rm", BAD_MSG_DATA_ERROR, name=3)
     reason = await refused(core, "incr", BAD_MSG_DATA_ERROR, name="web", nb="x")
     assert reason == "property 'nb': expected an integer"
-    # The file's words for a switch ("yes", "on") are daemon/checks.py's; others are refused.
+    # The file's words for a switch ("yes", "on") are daemon/checks/'s; others are refused.
     reason = await refused(core, "stop", BAD_MSG_DATA_ERROR, name="web", waiting="maybe")
     assert reason == "property 'waiting': expected true or false"
 

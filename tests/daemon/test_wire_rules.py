@@ -1,4 +1,4 @@
-"""Command properties meet the rules of daemon/checks.py, as the file and `set` do: the same
+"""Command properties meet the rules of daemon/checks/, as the file and `set` do: the same
 values pass, and a refusal says the same thing."""
 
 from __future__ import annotations

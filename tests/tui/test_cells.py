@@ -16,7 +16,7 @@ from tui.cells import (
     state_text,
     watcher_cells,
 )
-from tui.store import ProcessView, WatcherView
+from tui.views import ProcessView, WatcherView
 
 NOW = 1_000_000.0
 

@@ -14,9 +14,8 @@ updates. Line 0 is the header, which stays put while the rows scroll under it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -27,15 +26,13 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.widgets import row_cells
+from tui.widgets.row_cells import PAD, Column
+
+__all__ = ["Column", "RowMessage", "RowTable"]
+
 CACHED_LINES = 512
 ROW_BINDING_PREFIX = "row-"  # the ids of the table's navigation keys
-PAD = 1  # cells each side of a cell's text
-
-
-class Column(NamedTuple):
-    key: str
-    label: str
-    right: bool = False  # numbers line up on the right
 
 
 class RowMessage(Message):
@@ -411,37 +408,19 @@ class RowTable(ScrollView, can_focus=True):
         return strip
 
     def _render_header(self) -> tuple[list[Segment], Style]:
+        sorted_by = None
+        if self._sorted is not None:
+            sorted_by = (self._sorted[0], self._sorted[1], self._style("row-table--sorted"))
         style = self._style("row-table--header")
-        segments = []
-        for column, width in zip(self.columns, self._widths, strict=True):
-            label = column.label
-            cell_style = style
-            if self._sorted is not None and self._sorted[0] == column.key:
-                label += " ▼" if self._sorted[1] else " ▲"
-                cell_style = self._style("row-table--sorted")
-            segments.append(Segment(_pad(_fit(label, width, column.right), PAD), cell_style))
-        return segments, style
+        return row_cells.header(self.columns, self._widths, style, sorted_by), style
 
     def _render_row(self, cells: tuple[str, ...], state: int) -> tuple[list[Segment], Style]:
-        name = ("", "row-table--cursor", "row-table--cursor-blurred")[state]
-        style = self._style(name)
-        segments = []
-        for column, width, text in zip(self.columns, self._widths, cells, strict=True):
-            cell_style = style
-            extra = self.cell_class(column.key, text)
-            if extra is not None and state == 0:
-                cell_style = self._style(extra)
-            segments.append(Segment(_pad(_fit(text, width, column.right), PAD), cell_style))
-        return segments, style
-
-
-def _fit(text: str, width: int, right: bool) -> str:
-    length = cell_len(text)
-    if length > width:
-        return set_cell_size(text, width - 1) + "…"
-    room = " " * (width - length)
-    return room + text if right else text + room
-
-
-def _pad(text: str, pad: int) -> str:
-    return " " * pad + text + " " * pad
+        style = self._style(("", "row-table--cursor", "row-table--cursor-blurred")[state])
+        # Cell classes colour a cell only on rows the cursor is not on.
+        classes = (
+            [self.cell_class(c.key, text) for c, text in zip(self.columns, cells, strict=True)]
+            if state == 0
+            else [None] * len(cells)
+        )
+        styles = [style if c is None else self._style(c) for c in classes]
+        return row_cells.row(self.columns, self._widths, cells, styles), style

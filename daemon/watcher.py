@@ -337,19 +337,8 @@ class Watcher:
                 self._spawn()
             return
         if self._retry is None:
-            self.retry_at = time.time() + decision.delay
             self.reason = f"backing off after {self.last_exit}"
-            self._retry = asyncio.get_running_loop().call_later(decision.delay, self._retry_now)
-            self.emit(
-                events.BackingOff(
-                    self.name,
-                    delay=decision.delay,
-                    retry_at=self.retry_at,
-                    failures=decision.failures,
-                    reason=self.last_exit,
-                    exit_code=status.circus_code,
-                )
-            )
+            self._retry_later(decision.delay, decision.failures, self.last_exit, status.circus_code)
 
     def _short_of_resources(self, exc: OSError) -> None:
         """A spawn the system refused for want of resources: try again after the backoff
@@ -358,22 +347,16 @@ class Watcher:
         if self._retry is not None:
             return
         delay = self.policy.shortage_delay(self._shortages)
-        self.retry_at = time.time() + delay
         self.reason = f"cannot start a process: {exc.strerror}"
         log.warning(
             "%s: cannot start a process: %s; retrying in %.1f s", self.name, exc.strerror, delay
         )
+        self._retry_later(delay, self.policy.failures, self.reason, None)
+
+    def _retry_later(self, delay: float, failures: int, reason: str, exit_code: int | None) -> None:
+        self.retry_at = time.time() + delay
         self._retry = asyncio.get_running_loop().call_later(delay, self._retry_now)
-        self.emit(
-            events.BackingOff(
-                self.name,
-                delay=delay,
-                retry_at=self.retry_at,
-                failures=self.policy.failures,
-                reason=self.reason,
-                exit_code=None,
-            )
-        )
+        self.emit(events.BackingOff(self.name, delay, self.retry_at, failures, reason, exit_code))
 
     def _retry_now(self) -> None:
         self._retry = None

@@ -4,10 +4,7 @@ out as typed events, and Circus's topics and bodies are made of them in daemon.w
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,8 @@ from daemon.config import load_config
 from daemon.outlet import NullOutlet
 from daemon.wire.events import event_body
 from tests.support.configs import write_config
+from tests.support.dirs import short_dir
+from tests.support.waiting import eventually
 
 
 class Recorder(NullOutlet):
@@ -33,35 +32,25 @@ class Recorder(NullOutlet):
 
 
 @pytest.fixture
-def short_dir() -> Iterator[Path]:
-    path = Path(f"/tmp/ce-{os.getpid()}-{os.urandom(3).hex()}")
-    path.mkdir(mode=0o700)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def short() -> Iterator[Path]:
+    with short_dir("ce") as path:
+        yield path
 
 
-async def until(condition: object, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.02)
-
-
-async def test_the_core_reports_typed_events(short_dir: Path) -> None:
+async def test_the_core_reports_typed_events(short: Path) -> None:
     body = (
         "[watchers.once]\n"
         f"cmd = \"{sys.executable} -c 'import sys; sys.exit(3)'\"\n"
         "respawn = false\n"
     )
-    path, _ = write_config(short_dir, body)
+    path, _ = write_config(short, body)
     arbiter = Arbiter(load_config(path))
     recorder = Recorder()
     arbiter.outlet = recorder
     arbiter.prepare()
     run = asyncio.ensure_future(arbiter.run())
     try:
-        await until(lambda: recorder.of(events.Reaped))
+        await eventually(lambda: recorder.of(events.Reaped))
         changes = await arbiter.reload_config()
     finally:
         arbiter.request_quit()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dirs import short_dir
+
 
 @dataclass(frozen=True)
 class OtherUser:
@@ -49,7 +51,5 @@ def alice() -> Iterator[OtherUser]:
 @pytest.fixture
 def top() -> Iterator[Path]:
     """A directory of ours (root's, 0755): what is below it is what each test makes."""
-    path = Path(f"/tmp/cts-{os.getpid()}-{os.urandom(3).hex()}")
-    path.mkdir(mode=0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with short_dir("cts", mode=0o755) as path:
+        yield path

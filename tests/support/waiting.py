@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,4 +33,14 @@ async def until(pilot: Any, predicate: Callable[[], Any], timeout: float = 10.0)
     failure = f"not true within {timeout} s: {predicate}"
     while not (value := _poll_once(predicate, deadline, failure)):
         await pilot.pause(0.05)
+    return value
+
+
+async def eventually(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """`wait_for` inside an asyncio test of the core: the event loop runs while `predicate`
+    is polled."""
+    deadline = time.monotonic() + timeout
+    failure = f"not true within {timeout} s: {predicate}"
+    while not (value := _poll_once(predicate, deadline, failure)):
+        await asyncio.sleep(0.02)
     return value

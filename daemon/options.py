@@ -7,7 +7,7 @@ from __future__ import annotations
 import shlex
 import signal
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from daemon import checks
@@ -15,6 +15,7 @@ from daemon.checks import CheckError as OptionError
 from daemon.checks import did_you_mean, signal_name
 from daemon.checks import name as check_name
 from daemon.checks import signal_number as parse_signal
+from daemon.probe_spec import Probe
 
 # Names other modules import from here (commands.py, config); the rules live in checks.
 __all__ = [
@@ -42,6 +43,11 @@ class Option:
     doc: str
     # False: changing it takes effect without restarting the processes.
     restart: bool = True
+    # The checked value as JSON and TOML write it (a Probe as its table), when it is not one.
+    plain: Callable[[Any], Any] | None = None
+
+    def shown(self, value: Any) -> Any:
+        return value if self.plain is None or value is None else self.plain(value)
 
 
 # The order here is the order `options` and `convert` present them.
@@ -64,6 +70,45 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("stop_signal", checks.signal_number, int(signal.SIGTERM), "signal sent to stop", False),
     Option("graceful_timeout", checks.seconds(0, 86400), 30.0, "seconds before SIGKILL", False),
     Option("respawn", checks.boolean, True, "replace processes that exit", restart=False),
+    Option(
+        "restart",
+        checks.restart_policy,
+        "always",
+        "always, on-failure or never: which exits are replaced",
+        restart=False,
+    ),
+    Option(
+        "success_exit_codes",
+        checks.exit_codes,
+        (0,),
+        "exit codes that count as success",
+        restart=False,
+        plain=list,
+    ),
+    Option(
+        "depends_on",
+        checks.dependencies,
+        {},
+        "watchers to wait for: NAME = started, ready or completed",
+        restart=False,
+    ),
+    Option(
+        "ready",
+        checks.probe("ready"),
+        None,
+        "readiness probe: http, tcp, exec, log or notify",
+        restart=False,
+        plain=lambda p: p.as_table(alive=False),
+    ),
+    Option(
+        "alive",
+        checks.probe("alive"),
+        None,
+        "liveness probe once ready: http, tcp, exec or watchdog",
+        restart=False,
+        plain=lambda p: p.as_table(alive=True),
+    ),
+    Option("max_surge", checks.integer(1, 1000), 1, "replacements at a time in a reload", False),
     Option("autostart", checks.boolean, True, "start with the daemon", restart=False),
     Option("priority", checks.integer(), 0, "higher starts first, stops last", restart=False),
     Option("singleton", checks.boolean, False, "never more than one process", restart=False),
@@ -87,6 +132,7 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("stdout", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("stderr", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("use_sockets", checks.boolean, False, "inherit the daemon's sockets"),
+    Option("sockets_env", checks.sockets_env, "circus", "circus or systemd (LISTEN_FDS)"),
     Option(
         "stdout_file", checks.optional_path, None, "log file (default: <state_dir>/logs/<name>.log)"
     ),
@@ -131,6 +177,12 @@ class WatcherConfig:
     stop_signal: int = int(signal.SIGTERM)
     graceful_timeout: float = 30.0
     respawn: bool = True
+    restart: str = "always"
+    success_exit_codes: tuple[int, ...] = (0,)
+    depends_on: dict[str, str] = field(default_factory=dict)
+    ready: Probe | None = None
+    alive: Probe | None = None
+    max_surge: int = 1
     autostart: bool = True
     priority: int = 0
     singleton: bool = False
@@ -144,6 +196,7 @@ class WatcherConfig:
     stdout: str = "pipe"
     stderr: str = "pipe"
     use_sockets: bool = False
+    sockets_env: str = "circus"
     stdout_file: str | None = None
     stderr_file: str | None = None
     max_bytes: int = 10 * 1024 * 1024
@@ -160,7 +213,12 @@ class WatcherConfig:
 
     def as_options(self) -> dict[str, Any]:
         # Circus reports stop_signal as its number; circusctl prints it as such.
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
+        return {o.name: o.shown(getattr(self, o.name)) for o in WATCHER_OPTIONS}
+
+    @property
+    def restart_policy(self) -> str:
+        """The policy in force: Circus's `respawn = false` is "never" whatever `restart` says."""
+        return self.restart if self.respawn else "never"
 
     def with_options(self, changes: dict[str, Any]) -> WatcherConfig:
         return replace(self, **check_options(changes)).check_together(changes)

@@ -25,6 +25,7 @@ from daemon.config.schema import (
     same_address,
     unknown_key,
 )
+from daemon.dependencies import dependency_order
 from daemon.options import OPTIONS_BY_NAME, WatcherConfig, check_option, make_watcher_config
 from daemon.substitute import variables
 
@@ -145,14 +146,24 @@ class _Loader:
                 try:
                     check_option(key, value)
                 except CheckError as exc:
-                    raise self.fail(("watchers", name, key), exc.message) from None
+                    # A key inside a table (`ready.timeout`) is named, and located, as written.
+                    inner = exc.key.split(".") if exc.key.startswith(f"{key}.") else [key]
+                    raise self.fail(("watchers", name, *inner), exc.message) from None
             try:
                 config = make_watcher_config(name, values)
             except CheckError as exc:
                 raise self.fail(("watchers", name, exc.key), exc.message) from None
             self.check_socket_references(name, values, sockets, config.use_sockets)
             watchers[name] = config
+        self.check_dependencies(watchers)
         return watchers
+
+    def check_dependencies(self, watchers: dict[str, WatcherConfig]) -> None:
+        try:
+            dependency_order(watchers.values())
+        except CheckError as exc:
+            name, _, other = exc.key.partition(".")
+            raise self.fail(("watchers", name, "depends_on", other), exc.message) from None
 
     def check_socket_references(
         self, name: str, values: dict[str, Any], sockets: dict[str, SocketConfig], use: bool

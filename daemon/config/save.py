@@ -16,7 +16,7 @@ from tomlkit.items import InlineTable, Table
 
 from daemon.checks import signal_name
 from daemon.config.load import ConfigError, parse_config_text, parse_toml
-from daemon.options import WATCHER_OPTIONS, WatcherConfig
+from daemon.options import OPTIONS_BY_NAME, WATCHER_OPTIONS, WatcherConfig
 
 
 def save_config(path: str | Path, watchers: dict[str, WatcherConfig]) -> None:
@@ -60,6 +60,7 @@ def save_config(path: str | Path, watchers: dict[str, WatcherConfig]) -> None:
 def toml_value(name: str, value: Any) -> Any:
     if name == "stop_signal":
         return signal_name(value)
+    value = OPTIONS_BY_NAME[name].shown(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if name == "env":

@@ -30,6 +30,7 @@ from daemon.options import (
     WatcherConfig,
     make_watcher_config,
 )
+from daemon.probe_spec import Probe
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -474,6 +475,13 @@ backup_count = 10
 output_buffer = 500
 output_buffer_bytes = 1048576
 max_line_length = 4096
+restart = "On-Failure"
+success_exit_codes = [0, 3]
+depends_on = { strings = "completed" }
+ready = { http = "http://127.0.0.1:8000/healthz", interval = 0.5 }
+alive = { tcp = "127.0.0.1:6379", failures = 2 }
+max_surge = 2
+sockets_env = "systemd"
 
 [watchers.strings]
 cmd = "sleep 1"
@@ -518,6 +526,13 @@ singleton = "yes"
         output_buffer=500,
         output_buffer_bytes=1048576,
         max_line_length=4096,
+        restart="on-failure",
+        success_exit_codes=(0, 3),
+        depends_on={"strings": "completed"},
+        ready=Probe("http", "http://127.0.0.1:8000/healthz", interval=0.5, timeout=2.0),
+        alive=Probe("tcp", "127.0.0.1:6379", interval=5.0, timeout=2.0, failures=2),
+        max_surge=2,
+        sockets_env="systemd",
     )
     # Every option but singleton (which excludes numprocesses = 3) is away from its default.
     for option in WATCHER_OPTIONS:

@@ -18,11 +18,13 @@ MIN_DELAY = 0.1
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do after an exit: respawn after `delay` seconds, or give up (`failed`)."""
+    """What to do after an exit: respawn after `delay` seconds, give up (`failed`), or leave
+    the process's place empty for good (`done`: a one-shot, or a success under on-failure)."""
 
     delay: float
     failed: bool
     failures: int
+    done: bool = False
 
 
 class RestartPolicy:
@@ -51,6 +53,18 @@ class RestartPolicy:
 
     def reset(self) -> None:
         self.failures = 0
+
+    def after_exit(self, restart: str, success: bool, uptime: float) -> Decision:
+        """An unplanned exit under the watcher's `restart` ("always", "on-failure", "never"):
+        a success never counts toward `max_retry`, but a quick one still waits `backoff_min`
+        so that a program that exits 0 at once is not respawned in a tight loop."""
+        if restart == "never" or (restart == "on-failure" and success):
+            return Decision(0.0, False, self.failures, done=True)
+        if success:
+            quick = uptime < max(self.stable_after, MIN_STABLE_AFTER)
+            delay = max(self.backoff_min, MIN_DELAY) if quick else 0.0
+            return Decision(delay, False, self.failures)
+        return self.on_exit(uptime)
 
     def on_exit(self, uptime: float) -> Decision:
         """Record one unplanned exit after `uptime` seconds and decide what follows."""

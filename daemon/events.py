@@ -83,6 +83,11 @@ class Failed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Completed(Event):
+    """Every process ended for good with a success code (restart = on-failure or never)."""
+
+
+@dataclass(frozen=True, slots=True)
 class LogError(Event):
     """A watcher's log file stopped being written (a full disk, say)."""
 

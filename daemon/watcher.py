@@ -28,6 +28,9 @@ Emit = Callable[[events.Event], None]
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
 ACTIVE, STARTING, STOPPING, STOPPED, FAILED = "active", "starting", "stopping", "stopped", "failed"
+# Ours: a watcher whose depends_on does not hold yet; one whose processes all ended for good
+# with a success code (restart = "on-failure" or "never").
+WAITING, COMPLETED = "waiting", "completed"
 
 
 class Watcher:
@@ -69,6 +72,8 @@ class Watcher:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._exit_tasks: dict[Process, asyncio.Task[None]] = {}
         self._leftover_tasks: set[asyncio.Task[None]] = set()
+        # wid -> success, for processes whose place stays empty (one-shots, on-failure).
+        self._done: dict[int, bool] = {}
 
     # -- queries ------------------------------------------------------------------------
 
@@ -82,6 +87,14 @@ class Watcher:
         through the restart policy; counting it out earlier would spawn a second one
         beside the policy's replacement."""
         return [p for p in self.processes.values() if not p.stopping]
+
+    @property
+    def completed(self) -> int:
+        """Processes that ended for good with a success code."""
+        return sum(self._done.values())
+
+    def _missing(self) -> int:
+        return self.numprocesses - len(self.live()) - len(self._done)
 
     def running(self) -> int:
         return sum(1 for p in self.processes.values() if p.alive)
@@ -97,6 +110,7 @@ class Watcher:
                 return False
             self._cancel_retry()
             self.policy.reset()
+            self._done.clear()
             self._shortages = 0
             self.reason = None
             self.state = STARTING
@@ -182,10 +196,10 @@ class Watcher:
     async def _fill(self, warm: bool) -> None:
         """Spawn until the target is met, `warmup_delay` apart when starting."""
         first = True
-        while len(self.live()) < self.numprocesses and self.state in (ACTIVE, STARTING):
+        while self._missing() > 0 and self.state in (ACTIVE, STARTING):
             if warm and not first and self.config.warmup_delay > 0:
                 await asyncio.sleep(self.config.warmup_delay)
-                if len(self.live()) >= self.numprocesses:
+                if self._missing() <= 0:
                     break
             first = False
             if self._spawn() is None:
@@ -249,7 +263,7 @@ class Watcher:
             await asyncio.shield(task)
 
     def _spawn(self) -> Process | None:
-        used = {p.wid for p in self.live()}
+        used = {p.wid for p in self.live()} | set(self._done)
         wid = next(i for i in range(1, len(used) + 2) if i not in used)
         self._spawn_seq += 1
         marker = f"{self.instance}/{self.name}/{wid}/{self._spawn_seq}"
@@ -325,15 +339,19 @@ class Watcher:
             self._spawn()
             return
         self.last_exit = f"{status.describe()} after {proc.uptime:.1f} s"
-        if not self.config.respawn:
+        cfg = self.config
+        success = status.code is not None and status.code in cfg.success_exit_codes
+        decision = self.policy.after_exit(cfg.restart_policy, success, proc.uptime)
+        if decision.done:
+            self._done[proc.wid] = success
+            self._maybe_finished()
             return
-        decision = self.policy.on_exit(proc.uptime)
         if decision.failed:
             self._park(f"{decision.failures - 1} quick restarts in a row; last {self.last_exit}")
             return
         self.restarts += 1
         if decision.delay <= 0:
-            if len(self.live()) < self.numprocesses:
+            if self._missing() > 0:
                 self._spawn()
             return
         if self._retry is None:
@@ -364,7 +382,7 @@ class Watcher:
         self.reason = None
         if self.state not in (ACTIVE, STARTING):
             return
-        while len(self.live()) < self.numprocesses and self.state in (ACTIVE, STARTING):
+        while self._missing() > 0 and self.state in (ACTIVE, STARTING):
             if self._spawn() is None:
                 break
 
@@ -375,6 +393,21 @@ class Watcher:
         task = asyncio.ensure_future(self._stop_process(proc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _maybe_finished(self) -> None:
+        """Every place is empty for good: completed if all succeeded, failed otherwise."""
+        if self.processes or self._missing() > 0:
+            return
+        failed = len(self._done) - self.completed
+        if failed == len(self._done) == 1:
+            self._park(self.last_exit or "did not succeed")
+        elif failed:
+            self._park(
+                f"{failed} of {len(self._done)} processes did not succeed; last {self.last_exit}"
+            )
+        else:
+            self.state = COMPLETED
+            self.emit(events.Completed(self.name))
 
     def _park(self, reason: str) -> None:
         self._cancel_retry()

@@ -23,6 +23,7 @@ from tests.support.daemon import (
     raw_call,
     start_daemon,
 )
+from tests.support.dirs import short_dir
 from tests.support.waiting import until, wait_for
 
 __all__ = [
@@ -64,3 +65,10 @@ def daemon_factory(tmp_path: Path) -> Iterator[Callable[..., RunningDaemon]]:
     for d in started:
         d.stop()
     subprocess.run(["rm", "-rf", str(short)], check=False)
+
+
+@pytest.fixture
+def short_path() -> Iterator[Path]:
+    """A private directory with a short path, for a core run in-process (unix socket paths)."""
+    with short_dir("cc") as path:
+        yield path

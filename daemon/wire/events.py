@@ -21,6 +21,7 @@ TOPICS: dict[type[events.Event], str] = {
     events.Reaped: "reap",
     events.BackingOff: "backoff",
     events.Failed: "failed",
+    events.Completed: "completed",
     events.LogError: "log_error",
     events.LogResumed: "log_resumed",
 }

@@ -3,58 +3,24 @@ out as typed events, and Circus's topics and bodies are made of them in daemon.w
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from daemon import events
-from daemon.arbiter import Arbiter
-from daemon.config import load_config
-from daemon.outlet import NullOutlet
 from daemon.wire.events import event_body
-from tests.support.configs import write_config
-from tests.support.dirs import short_dir
+from tests.support.core import running_core
 from tests.support.waiting import eventually
 
 
-class Recorder(NullOutlet):
-    def __init__(self) -> None:
-        self.events: list[events.Event] = []
-
-    def event(self, event: events.Event) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[events.Event]) -> list[events.Event]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-@pytest.fixture
-def short() -> Iterator[Path]:
-    with short_dir("ce") as path:
-        yield path
-
-
-async def test_the_core_reports_typed_events(short: Path) -> None:
+async def test_the_core_reports_typed_events(short_path: Path) -> None:
     body = (
         "[watchers.once]\n"
         f"cmd = \"{sys.executable} -c 'import sys; sys.exit(3)'\"\n"
         "respawn = false\n"
     )
-    path, _ = write_config(short, body)
-    arbiter = Arbiter(load_config(path))
-    recorder = Recorder()
-    arbiter.outlet = recorder
-    arbiter.prepare()
-    run = asyncio.ensure_future(arbiter.run())
-    try:
+    async with running_core(short_path, body) as (arbiter, recorder):
         await eventually(lambda: recorder.of(events.Reaped))
         changes = await arbiter.reload_config()
-    finally:
-        arbiter.request_quit()
-        await run
     assert [type(e) for e in recorder.events[:3]] == [events.Added, events.Started, events.Spawned]
     (spawned,) = recorder.of(events.Spawned)
     (reaped,) = recorder.of(events.Reaped)

@@ -63,9 +63,10 @@ def test_quick_deaths_back_off_then_park_in_failed(daemon_factory: Any) -> None:
 
 
 def test_zero_stable_after_and_backoff_still_back_off(daemon_factory: Any) -> None:
-    # With these, a program that exits at once was respawned 12,888 times in 20 s.
+    # With these, a program that exits at once was respawned 12,888 times in 20 s. (A failing
+    # one: an exit with a success code never counts as a failure, see test_exit_policies.)
     d = daemon_factory(
-        '[watchers.spin]\ncmd = "true"\nautostart = false\n'
+        '[watchers.spin]\ncmd = "false"\nautostart = false\n'
         "stable_after = 0\nbackoff_min = 0\nbackoff_max = 0\nmax_retry = -1\n"
     )
     events = Subscriber(d.pubsub_endpoint, b"watcher.spin.")
@@ -406,7 +407,7 @@ def test_warmup_delay_spaces_out_spawns(daemon_factory: Any) -> None:
 
 def test_instant_exits_never_spawn_twice(daemon_factory: Any) -> None:
     d = daemon_factory(
-        '[watchers.quick]\ncmd = "true"\nbackoff_min = 0.3\nbackoff_max = 0.3\nmax_retry = 4\n'
+        '[watchers.quick]\ncmd = "false"\nbackoff_min = 0.3\nbackoff_max = 0.3\nmax_retry = 4\n'
     )
     events = Subscriber(d.pubsub_endpoint, b"watcher.")
     try:

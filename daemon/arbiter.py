@@ -16,8 +16,10 @@ from typing import Any
 
 from daemon import events, fdlimit
 from daemon.config import Config, ConfigError, save_config
+from daemon.dependencies import Blocker, dependency_order, unmet
 from daemon.endpoints import check_endpoint
 from daemon.errors import Refused, SystemRefused, UnknownWatcher, WatcherExists
+from daemon.health import Checker
 from daemon.logfile import LogFile
 from daemon.logfiles import LogPlaces
 from daemon.notify import Notifier
@@ -30,7 +32,7 @@ from daemon.reload import reread_config
 from daemon.sockets import ManagedSocket, bind_all
 from daemon.statedir import StateDir
 from daemon.stats import History, ProcSample, StatsSampler, Tick
-from daemon.watcher import ACTIVE, Watcher
+from daemon.watcher import ACTIVE, WAITING, Watcher
 
 log = logging.getLogger("circus-tui")
 
@@ -62,6 +64,11 @@ class Arbiter:
         )
         self.last_tick: Tick | None = None
         self._quit = asyncio.Event()
+        self._release_soon: asyncio.Handle | None = None
+        # How http, tcp and exec probes run (daemon.probes), and where processes that speak
+        # the notify protocol send to (daemon.notify_socket).
+        self.check_probe: Checker | None = None
+        self.notify_path: str | None = None
         # How events, output and stats leave, and how commands come in (daemon.server).
         self.outlet: Outlet = NullOutlet()
         self.statedir = StateDir(self.state_dir)
@@ -135,7 +142,7 @@ class Arbiter:
         stats = asyncio.ensure_future(self._stats_loop())
         watchdog = asyncio.ensure_future(self._watchdog_loop())
         # Starting runs beside the quit wait: a SIGTERM during a long warmup still quits now.
-        starting = asyncio.ensure_future(self._start_all())
+        starting = self.spawn_task(self._start_all())
         try:
             await self._quit.wait()
         finally:
@@ -152,8 +159,10 @@ class Arbiter:
                 loop.remove_signal_handler(signal.SIGCHLD)
 
     async def _start_all(self) -> None:
-        configs = sorted(self.config.watchers.values(), key=lambda c: c.priority, reverse=True)
-        watchers = [self._make_watcher(cfg) for cfg in configs]
+        # Dependencies first (priority breaks ties); one whose conditions do not hold yet
+        # waits, and is started when they do (_release_waiting).
+        levels = dependency_order(self.config.watchers.values())
+        watchers = [self._make_watcher(cfg) for level in levels for cfg in level]
         for watcher in watchers:
             if watcher.config.autostart:
                 await watcher.start()
@@ -189,12 +198,14 @@ class Arbiter:
             await asyncio.sleep(interval)
 
     async def shutdown(self) -> None:
-        # Lowest priority stops first; equal priorities stop together.
-        by_priority: dict[int, list[Watcher]] = {}
-        for w in self.watchers.values():
-            by_priority.setdefault(w.config.priority, []).append(w)
-        for prio in sorted(by_priority):
-            await asyncio.gather(*(w.close() for w in by_priority[prio]))
+        # What depends on others stops first; within a level of the dependency order the
+        # lowest priority stops first, and equal priorities stop together.
+        for level in reversed(dependency_order(w.config for w in self.watchers.values())):
+            by_priority: dict[int, list[Watcher]] = {}
+            for cfg in level:
+                by_priority.setdefault(cfg.priority, []).append(self.get(cfg.name))
+            for prio in sorted(by_priority):
+                await asyncio.gather(*(w.close() for w in by_priority[prio]))
         for w in self.watchers.values():
             w.output.close()
         self._release()
@@ -240,6 +251,9 @@ class Arbiter:
             base_dir=self.base_dir,
             socket_fds=self.socket_fds,
             configure_output=self._configure_output,
+            check=self.check_probe,
+            notify_socket=self.notify_path,
+            waits_for=self.waits_for,
         )
         self._configure_output(watcher)
         self.watchers[cfg.name.lower()] = watcher
@@ -326,6 +340,21 @@ class Arbiter:
 
     def emit(self, event: events.Event) -> None:
         self.outlet.event(event)
+        if self._release_soon is None and any(w.state == WAITING for w in self.watchers.values()):
+            # Once per burst of events: a thousand spawns look at the waiting ones once.
+            self._release_soon = asyncio.get_running_loop().call_soon(self._release_waiting)
+
+    def waits_for(self, watcher: Watcher) -> Blocker | None:
+        return unmet(watcher.config.depends_on, self.find, time.time())
+
+    def _release_waiting(self) -> None:
+        self._release_soon = None
+        for watcher in list(self.watchers.values()):
+            if watcher.state == WAITING and not watcher.lock.locked():
+                blocker = self.waits_for(watcher)
+                if blocker is None or blocker[:2] != watcher.waiting_on:
+                    # start() waits again, saying for what, if a condition still fails.
+                    self.spawn_task(watcher.start())
 
     async def _stats_loop(self) -> None:
         interval = self.settings.stats_interval

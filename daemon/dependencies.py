@@ -4,8 +4,8 @@ waits for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from daemon.checks import CheckError
 
@@ -72,3 +72,65 @@ def _cycle(
                 "a dependency cycle: " + " -> ".join(names[n] for n in loop),
             )
         path.append(following)
+
+
+class Dependency(Protocol):
+    """What a condition looks at in the watcher depended on."""
+
+    name: str
+    state: str
+    started_at: float | None
+    reason: str | None
+
+    @property
+    def numprocesses(self) -> int: ...
+
+    def live(self) -> list[Any]: ...
+
+    def ready(self) -> int: ...
+
+
+def holds(dep: Dependency, condition: str) -> bool:
+    if condition == "completed":
+        return dep.state == "completed"
+    if condition == "ready":
+        return dep.state == "active" and dep.ready() >= dep.numprocesses
+    # started: every process spawned (a one-shot that already completed was, too)
+    return dep.state == "completed" or (
+        dep.state == "active" and len(dep.live()) >= dep.numprocesses
+    )
+
+
+def describe(dep: Dependency, condition: str, now: float) -> str:
+    """How the watcher depended on stands, for "waiting for NAME: …"."""
+    if dep.state in ("active", "starting"):
+        age = f"running {now - dep.started_at:.0f} s" if dep.started_at else "running"
+        if condition == "ready":
+            age += f", {dep.ready()}/{dep.numprocesses} ready"
+        return age
+    if dep.state == "failed":
+        return f"failed: {dep.reason}"
+    if dep.state == "waiting":
+        return dep.reason or "waiting"
+    return dep.state
+
+
+class Blocker(NamedTuple):
+    """The first condition that does not hold: on whom, in which state, and worded
+    ("migrate: running 3 s")."""
+
+    name: str
+    state: str
+    text: str
+
+
+def unmet(
+    depends_on: dict[str, str], find: Callable[[str], Dependency | None], now: float
+) -> Blocker | None:
+    for other, condition in depends_on.items():
+        dep = find(other)
+        if dep is None:
+            return Blocker(other, "absent", f"{other}: no such watcher")
+        if not holds(dep, condition):
+            return Blocker(dep.name, dep.state, f"{dep.name}: {describe(dep, condition, now)}")
+    return None

@@ -61,6 +61,62 @@ class Reaped(Event):
     wid: int
     exit_code: int | None
     reason: str
+    # Why it ended: "exit" or "signal" by itself, "stopped" by the daemon, or replaced by the
+    # daemon because it was not ready in time ("start_timeout") or stopped being alive
+    # ("unready").
+    cause: str = "exit"
+
+
+@dataclass(frozen=True, slots=True)
+class Ready(Event):
+    """A process's readiness probe passed, `after` seconds from its spawn."""
+
+    pid: int
+    wid: int
+    after: float
+
+
+@dataclass(frozen=True, slots=True)
+class Unready(Event):
+    """The daemon gave up on a process (never ready, or no longer alive) and replaces it."""
+
+    pid: int
+    wid: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeFailed(Event):
+    pid: int
+    wid: int
+    probe: str  # "ready" | "alive"
+    detail: str
+    failures: int  # in a row
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting(Event):
+    """The watcher waits for its dependencies; `reason` says for what."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rolling(Event):
+    """A rolling reload's progress: "started", "progress", "done" or "aborted"."""
+
+    phase: str
+    replaced: int
+    total: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusText(Event):
+    """A process said STATUS=… on the notify socket."""
+
+    pid: int
+    status: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon import exits, fdlimit, procfs, tree
+from daemon.health import Health
 from daemon.output import OutputLog, PipeReader
 
 SCAN_REUSE = 0.1
@@ -72,6 +73,9 @@ class Process:
         self.started_mono = time.monotonic()
         self.stopping = False
         self.expired = False  # stopped for max_age: to be replaced, not counted as a failure
+        # Set when its probes gave up on it: "start_timeout" or "unready" (daemon.health).
+        self.replaced_for: str | None = None
+        self.health: Health | None = None
         self.status: ExitStatus | None = None
         self.readers: list[PipeReader] = []
         loop = asyncio.get_running_loop()

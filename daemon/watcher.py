@@ -14,8 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon import checks, events, substitute, tree
+from daemon import checks, events, tree
 from daemon.backoff import RestartPolicy
+from daemon.dependencies import Blocker
+from daemon.health import READY, Checker, Health
+from daemon.health_desk import HealthDesk
+from daemon.launch import launch
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.process import SCAN_REUSE, Process, end_processes
@@ -45,12 +49,20 @@ class Watcher:
         socket_fds: dict[str, int] | None = None,
         configure_output: Callable[[Watcher], None] | None = None,
         rng: Callable[[], float] = random.random,
+        check: Checker | None = None,
+        notify_socket: str | None = None,
+        waits_for: Callable[[Watcher], Blocker | None] | None = None,
     ) -> None:
         self.config = config
+        self.notify_socket = notify_socket
+        # What this watcher still waits for before it may start (depends_on), or None.
+        self.waits_for = waits_for or (lambda _w: None)
+        self.waiting_on: tuple[str, str] | None = None
         self.name = config.name
         self.instance = instance
         self.emit = emit
         self.output = output
+        self.desk = HealthDesk(self, check)
         self.base_dir = base_dir
         self.socket_fds = socket_fds if socket_fds is not None else {}
         self._configure_output = configure_output
@@ -93,6 +105,20 @@ class Watcher:
         """Processes that ended for good with a success code."""
         return sum(self._done.values())
 
+    @property
+    def waiting_for(self) -> str | None:
+        """What a waiting watcher waits for, worded now ("migrate: running 3 s")."""
+        if self.state != WAITING:
+            return None
+        blocker = self.waits_for(self)
+        return blocker.text if blocker is not None else None
+
+    def ready(self) -> int:
+        """Processes ready now (without a readiness probe: every live one)."""
+        return sum(
+            1 for p in self.live() if p.alive and p.health is not None and p.health.state == READY
+        )
+
     def _missing(self) -> int:
         return self.numprocesses - len(self.live()) - len(self._done)
 
@@ -108,6 +134,15 @@ class Watcher:
         async with self.lock:
             if self.state == ACTIVE:
                 return False
+            blocker = self.waits_for(self)
+            if blocker is not None:
+                # An event when what it waits for changes, not as the seconds go by.
+                changed = self.state != WAITING or self.waiting_on != blocker[:2]
+                self.state, self.waiting_on = WAITING, blocker[:2]
+                if changed:
+                    self.emit(events.Waiting(self.name, f"waiting for {blocker.text}"))
+                return False
+            self.waiting_on = None
             self._cancel_retry()
             self.policy.reset()
             self._done.clear()
@@ -249,6 +284,10 @@ class Watcher:
         if ended:
             log.info("watcher %s: ended %d processes left by exited ones", self.name, len(ended))
 
+    async def stop_one(self, proc: Process) -> None:
+        """Stop one process, for its health: the exit handler replaces it."""
+        await self._stop_process(proc)
+
     async def _stop_process(
         self, proc: Process, sig: int | None = None, graceful_timeout: float | None = None
     ) -> None:
@@ -269,19 +308,14 @@ class Watcher:
         marker = f"{self.instance}/{self.name}/{wid}/{self._spawn_seq}"
         cfg = self.config
         try:
-            proc = Process.spawn(
-                substitute.process_argv(cfg, wid, self.socket_fds),
+            proc = launch(
+                cfg,
                 wid=wid,
                 marker=marker,
-                env=substitute.process_env(cfg, wid, self.socket_fds),
-                cwd=substitute.working_dir(cfg, self.base_dir),
-                user=cfg.uid,
-                group=cfg.gid,
-                stdout=cfg.stdout,
-                stderr=cfg.stderr,
-                pass_fds=tuple(self.socket_fds.values()) if cfg.use_sockets else (),
+                socket_fds=self.socket_fds,
+                base_dir=self.base_dir,
                 output=self.output,
-                max_line=cfg.max_line_length,
+                notify_socket=self.notify_socket,
             )
         except OSError as exc:
             if exc.errno in SHORTAGE_ERRNOS:
@@ -301,6 +335,8 @@ class Watcher:
         self.processes[proc.pid] = proc
         self.emit(events.Spawned(self.name, proc.pid, wid))
         self._watch(proc)
+        proc.health = Health(proc.pid, wid, self.desk)
+        proc.health.start(cfg.ready, cfg.alive, self.desk.check)
         if cfg.max_age > 0:
             lifetime = cfg.max_age + self.rng() * cfg.max_age_variance
             handle = asyncio.get_running_loop().call_later(lifetime, self._expire, proc)
@@ -315,6 +351,11 @@ class Watcher:
     async def _await_exit(self, proc: Process) -> None:
         status = await proc.exited
         self.processes.pop(proc.pid, None)
+        if proc.health is not None:
+            proc.health.ended(status.describe())
+        cause = proc.replaced_for or (
+            "stopped" if proc.stopping else "signal" if status.signal is not None else "exit"
+        )
         self.emit(
             events.Reaped(
                 self.name,
@@ -322,6 +363,7 @@ class Watcher:
                 wid=proc.wid,
                 exit_code=status.circus_code,
                 reason=status.describe(),
+                cause=cause,
             )
         )
         if not proc.stopping:
@@ -331,7 +373,7 @@ class Watcher:
             self._leftover_tasks.add(task)
             task.add_done_callback(self._leftover_tasks.discard)
         expired = proc.expired
-        if proc.stopping and not expired:
+        if proc.stopping and not expired and proc.replaced_for is None:
             return
         if self.state not in (ACTIVE, STARTING):
             return
@@ -341,6 +383,10 @@ class Watcher:
         self.last_exit = f"{status.describe()} after {proc.uptime:.1f} s"
         cfg = self.config
         success = status.code is not None and status.code in cfg.success_exit_codes
+        if proc.replaced_for is not None:
+            # Replaced for its health: a failure whatever its exit said.
+            self.last_exit = f"{self.desk.gave_up_reason.pop(proc.pid, proc.replaced_for)}"
+            success = False
         decision = self.policy.after_exit(cfg.restart_policy, success, proc.uptime)
         if decision.done:
             self._done[proc.wid] = success

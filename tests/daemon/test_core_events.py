@@ -34,7 +34,13 @@ def test_circus_topics_and_bodies_come_from_the_wire() -> None:
     reaped = events.Reaped("web", pid=41, wid=2, exit_code=3, reason="exited with status 3")
     assert event_body(reaped) == (
         "reap",
-        {"process_pid": 41, "wid": 2, "exit_code": 3, "reason": "exited with status 3"},
+        {
+            "process_pid": 41,
+            "wid": 2,
+            "exit_code": 3,
+            "reason": "exited with status 3",
+            "cause": "exit",
+        },
     )
     assert event_body(events.Spawned("web", pid=41, wid=2)) == (
         "spawn",

@@ -230,8 +230,13 @@ class Arbiter:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background command failed", exc_info=task.exception())
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if isinstance(exc, Refused):
+            log.error("%s", exc.reason)  # a refusal nobody waited for: one line, no traceback
+        else:
+            log.error("background command failed", exc_info=exc)
 
     # -- watchers -----------------------------------------------------------------------
 

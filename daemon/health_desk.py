@@ -52,7 +52,7 @@ class HealthDesk:
             return  # the roll stops it, and aborts
         proc.replaced_for = cause
         self.gave_up_reason[health.pid] = reason
-        task = asyncio.ensure_future(w.stop_one(proc))
+        task = asyncio.ensure_future(w.stop_process(proc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

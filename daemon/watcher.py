@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from daemon import checks, events, tree
+from daemon import checks, events, rolling, tree
 from daemon.backoff import RestartPolicy
 from daemon.dependencies import Blocker
 from daemon.health import READY, Checker, Health
@@ -58,6 +58,7 @@ class Watcher:
         # What this watcher still waits for before it may start (depends_on), or None.
         self.waits_for = waits_for or (lambda _w: None)
         self.waiting_on: tuple[str, str] | None = None
+        self.roll_progress: tuple[int, int] | None = None  # (replaced, total) while rolling
         self.name = config.name
         self.instance = instance
         self.emit = emit
@@ -251,15 +252,21 @@ class Watcher:
             await self._fill(warm=False)
 
     async def _replace_all(self, graceful: bool) -> None:
-        old = list(self.processes.values())
         if graceful:
-            for proc in old:
-                proc.stopping = True  # no longer counted: _fill spawns their successors
-            await self._fill(warm=True)
-            await asyncio.gather(*(self._stop_process(p) for p in old))
+            await rolling.roll(self)
         else:
-            await asyncio.gather(*(self._stop_process(p) for p in old))
+            await asyncio.gather(*(self._stop_process(p) for p in list(self.processes.values())))
             await self._fill(warm=True)
+
+    # For daemon.rolling, which runs under this watcher's lock.
+    async def fill(self) -> None:
+        await self._fill(warm=False)
+
+    def spawn_one(self) -> Process | None:
+        return self._spawn()
+
+    async def stop_process(self, proc: Process) -> None:
+        await self._stop_process(proc)
 
     async def _stop_all(self) -> None:
         self.state = STOPPING
@@ -283,10 +290,6 @@ class Watcher:
         )
         if ended:
             log.info("watcher %s: ended %d processes left by exited ones", self.name, len(ended))
-
-    async def stop_one(self, proc: Process) -> None:
-        """Stop one process, for its health: the exit handler replaces it."""
-        await self._stop_process(proc)
 
     async def _stop_process(
         self, proc: Process, sig: int | None = None, graceful_timeout: float | None = None
@@ -375,6 +378,8 @@ class Watcher:
         expired = proc.expired
         if proc.stopping and not expired and proc.replaced_for is None:
             return
+        if proc.pid in self.desk.rolling:
+            return  # a replacement a rolling reload brings up: the roll handles its end
         if self.state not in (ACTIVE, STARTING):
             return
         if expired:

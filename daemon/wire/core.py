@@ -16,10 +16,19 @@ from daemon.sockets import ManagedSocket
 from daemon.stats import History, ProcSample
 
 
+class HealthView(Protocol):
+    state: str
+    status: str | None
+
+    @property
+    def last_probe(self) -> Any: ...
+
+
 class ProcessView(Protocol):
     pid: int
     wid: int
     started: float
+    health: HealthView | None
 
     @property
     def alive(self) -> bool: ...
@@ -54,9 +63,18 @@ class WatcherView(Protocol):
     reason: str | None
     retry_at: float | None
     started_at: float | None
+    roll_progress: tuple[int, int] | None
 
     @property
     def processes(self) -> Mapping[int, ProcessView]: ...
+
+    @property
+    def waiting_for(self) -> str | None: ...
+
+    @property
+    def completed(self) -> int: ...
+
+    def ready(self) -> int: ...
 
     @property
     def numprocesses(self) -> int: ...

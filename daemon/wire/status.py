@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from daemon.sockets import ManagedSocket
-from daemon.wire.core import Core, WatcherView
+from daemon.wire.core import Core, ProcessView, WatcherView
 
 
 def details(watcher: WatcherView) -> dict[str, Any]:
@@ -25,6 +25,30 @@ def details(watcher: WatcherView) -> dict[str, Any]:
         "output_seq": watcher.output.seq,
         "log_error": watcher.output.log_problem(),
         "log_lines_lost": watcher.output.lost(),
+        "ready": watcher.ready(),
+        "waiting_for": watcher.waiting_for,
+        "depends_on": dict(watcher.config.depends_on),
+        "completed": watcher.completed,
+        "roll": (
+            None
+            if watcher.roll_progress is None
+            else {"replaced": watcher.roll_progress[0], "total": watcher.roll_progress[1]}
+        ),
+        "health": {str(pid): process_health(p) for pid, p in watcher.processes.items()},
+    }
+
+
+def process_health(proc: ProcessView) -> dict[str, Any]:
+    health = proc.health
+    if health is None:
+        return {"health": "starting", "status": None, "probe": None}
+    probe = health.last_probe
+    return {
+        "health": health.state,
+        "status": health.status,
+        "probe": None
+        if probe is None
+        else {"ok": probe.ok, "detail": probe.detail, "time": probe.at},
     }
 
 

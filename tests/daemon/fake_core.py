@@ -16,12 +16,20 @@ from daemon.output import OutputLog
 from daemon.stats import History, ProcSample, Series
 
 
+class FakeHealth:
+    def __init__(self) -> None:
+        self.state = "ready"
+        self.status: str | None = None
+        self.last_probe: Any = None
+
+
 class FakeProcess:
     def __init__(self, pid: int, wid: int) -> None:
         self.pid = pid
         self.wid = wid
         self.started = 1000.0 + wid
         self.signals: list[tuple[int, bool, bool]] = []
+        self.health: FakeHealth | None = FakeHealth()
 
     @property
     def alive(self) -> bool:
@@ -51,10 +59,16 @@ class FakeWatcher:
             pid: FakeProcess(pid, wid) for wid, pid in enumerate(pids or [], 1)
         }
         self.calls: list[tuple[Any, ...]] = []
+        self.roll_progress: tuple[int, int] | None = None
+        self.waiting_for: str | None = None
+        self.completed = 0
 
     @property
     def numprocesses(self) -> int:
         return self.config.numprocesses
+
+    def ready(self) -> int:
+        return sum(1 for p in self.processes.values() if p.health and p.health.state == "ready")
 
     def live(self) -> list[FakeProcess]:
         return list(self.processes.values())

@@ -270,6 +270,12 @@ async def test_list_numbers_status_and_sockets() -> None:
         "output_seq": 0,
         "log_error": None,
         "log_lines_lost": 0,
+        "ready": 2,
+        "waiting_for": None,
+        "depends_on": {},
+        "completed": 0,
+        "roll": None,
+        "health": {pid: {"health": "ready", "status": None, "probe": None} for pid in ("11", "12")},
     }
     every = await call(core, "status")
     assert every["statuses"] == {"api": "active", "web": "active"}

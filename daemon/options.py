@@ -15,7 +15,7 @@ from daemon.checks import CheckError as OptionError
 from daemon.checks import did_you_mean, signal_name
 from daemon.checks import name as check_name
 from daemon.checks import signal_number as parse_signal
-from daemon.probe_spec import Probe
+from daemon.probe_spec import ALIVE_KINDS, READY_KINDS, Probe
 
 # Names other modules import from here (commands.py, config); the rules live in checks.
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "check_option",
     "check_options",
     "make_watcher_config",
+    "merge_dotted",
     "parse_signal",
     "signal_name",
 ]
@@ -235,6 +236,34 @@ class WatcherConfig:
         return any(
             o.restart and getattr(self, o.name) != getattr(other, o.name) for o in WATCHER_OPTIONS
         )
+
+
+# Options whose value is a table, settable one key at a time (`set web ready.timeout 5`).
+TABLE_OPTIONS = ("ready", "alive", "depends_on", "env")
+_PROBE_KINDS = {"ready": READY_KINDS, "alive": ALIVE_KINDS}
+
+
+def merge_dotted(config: WatcherConfig, options: dict[str, Any]) -> dict[str, Any]:
+    """`ready.timeout = 5` becomes the whole `ready` table with that key changed. Naming
+    another kind of probe replaces the kind (`ready.tcp` on an http probe)."""
+    merged = {k: v for k, v in options.items() if "." not in k}
+    for key, value in options.items():
+        table, dot, inner = key.partition(".")
+        if not dot:
+            continue
+        if table not in TABLE_OPTIONS:
+            raise OptionError(key, "unknown option" + did_you_mean(key, OPTIONS_BY_NAME))
+        if table not in merged:
+            current = OPTIONS_BY_NAME[table].shown(getattr(config, table))
+            merged[table] = dict(current or {})
+        if not isinstance(merged[table], dict):
+            raise OptionError(key, f"{table} is given whole too")
+        kinds = _PROBE_KINDS.get(table, ())
+        if inner in kinds:
+            for kind in kinds:
+                merged[table].pop(kind, None)
+        merged[table][inner] = value
+    return merged
 
 
 def check_option(key: str, value: Any) -> Any:

@@ -20,12 +20,14 @@ from daemon.commands.props import (
     _watcher,
 )
 from daemon.commands.registry import command
+from daemon.dependencies import dependency_order
 from daemon.options import (
     OptionError,
     WatcherConfig,
     check_name,
     check_options,
     make_watcher_config,
+    merge_dotted,
 )
 from daemon.protocol import BAD_MSG_DATA_ERROR, MESSAGE_ERROR, OS_ERROR, ProtocolError
 from daemon.trusted import UnsafeDirectoryError
@@ -52,10 +54,21 @@ async def cmd_add(core: Core, props: dict[str, Any]) -> None:
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
     _check_log_files(core, cfg)
+    _check_dependencies(core, cfg)
     start = _bool(props, "start")
     await core.add_watcher(cfg, start=False)
     if start:
         await _maybe_wait(core, props, core.get(name).start())
+
+
+def _check_dependencies(core: Core, cfg: WatcherConfig) -> None:
+    """Its depends_on names watchers that exist, and closes no cycle."""
+    others = [w.config for w in core.all_watchers() if w.name.lower() != cfg.name.lower()]
+    try:
+        dependency_order([*others, cfg])
+    except checks.CheckError as exc:
+        other = exc.key.partition(".")[2]
+        raise ProtocolError(f"depends_on.{other}: {exc.message}", MESSAGE_ERROR) from None
 
 
 def _check_log_files(core: Core, cfg: WatcherConfig) -> None:
@@ -186,10 +199,12 @@ async def cmd_set(core: Core, props: dict[str, Any]) -> None:
     if not isinstance(options, dict) or not options:
         raise ProtocolError("'options' property should be an object", MESSAGE_ERROR)
     try:
-        changes = check_options(options)
+        changes = check_options(merge_dotted(watcher.config, options))
         new = watcher.config.with_options(changes)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None
+    if "depends_on" in changes:
+        _check_dependencies(core, new)
     if {"stdout_file", "stderr_file"} & set(changes):
         _check_log_files(core, new)
     numprocesses = changes.pop("numprocesses", None)

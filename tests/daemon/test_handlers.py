@@ -366,3 +366,25 @@ def test_every_command_has_a_test_here() -> None:
     source = Path(__file__).read_text()
     untested = [name for name in commands.COMMANDS if f'"{name}"' not in source]
     assert untested == []
+
+
+async def test_set_takes_probe_keys_one_at_a_time_and_checks_dependencies() -> None:
+    watcher = web(ready={"http": "http://127.0.0.1:8000/healthz"})
+    core = FakeCore(watcher, FakeWatcher("db"))
+    await call(core, "set", name="web", options={"ready.timeout": "5"}, waiting=True)
+    assert watcher.config.ready is not None
+    assert (watcher.config.ready.kind, watcher.config.ready.timeout) == ("http", 5.0)
+    await call(core, "set", name="web", options={"ready.tcp": "127.0.0.1:81"}, waiting=True)
+    assert watcher.config.ready.kind == "tcp" and watcher.config.ready.timeout == 5.0
+    await call(core, "set", name="web", options={"depends_on.db": "ready"}, waiting=True)
+    assert watcher.config.depends_on == {"db": "ready"}
+    bad = await refused(
+        core, "set", MESSAGE_ERROR, name="web", options={"depends_on.nope": "ready"}
+    )
+    assert bad == "depends_on.nope: no such watcher"
+    bad = await refused(core, "set", MESSAGE_ERROR, name="web", options={"ready.bogus": 1})
+    assert bad == "ready.bogus: unknown key"
+    cycle = await refused(
+        core, "set", MESSAGE_ERROR, name="db", options={"depends_on.web": "started"}
+    )
+    assert "a dependency cycle" in cycle

@@ -33,8 +33,17 @@ def launch(
     env = substitute.process_env(cfg, wid, socket_fds)
     if notify_socket is not None and speaks_notify(cfg):
         env["NOTIFY_SOCKET"] = notify_socket
+    argv = substitute.process_argv(cfg, wid, socket_fds)
+    listen_fds: tuple[int, ...] = ()
+    if cfg.sockets_env == "systemd" and socket_fds:
+        listen_fds = tuple(socket_fds.values())
+        env["LISTEN_FDS"] = str(len(listen_fds))
+        env["LISTEN_FDNAMES"] = ":".join(socket_fds)
+        # LISTEN_PID must be the program's own pid, known only once it is forked: a shell
+        # sets it and execs the program, which keeps the shell's pid.
+        argv = ["/bin/sh", "-c", _SET_LISTEN_PID, "circus-tui", *argv]
     return Process.spawn(
-        substitute.process_argv(cfg, wid, socket_fds),
+        argv,
         wid=wid,
         marker=marker,
         env=env,
@@ -46,4 +55,8 @@ def launch(
         pass_fds=tuple(socket_fds.values()) if cfg.use_sockets else (),
         output=output,
         max_line=cfg.max_line_length,
+        listen_fds=listen_fds,
     )
+
+
+_SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"'

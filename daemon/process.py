@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -59,6 +60,29 @@ async def end_processes(
     return found | late
 
 
+def _placer(fds: tuple[int, ...]) -> Callable[[], None]:
+    """Runs in the child between fork and exec: `fds` moved to 3, 4, …, and every other
+    descriptor that would survive the exec closed. close_fds cannot do it: it would close the
+    moved ones too."""
+    count = len(fds)
+
+    def place() -> None:
+        # Through copies above every target first, so that no move overwrites a descriptor
+        # still to be moved.
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3 + count) for fd in fds]
+        for i, fd in enumerate(high):
+            os.dup2(fd, 3 + i)
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd < 3 + count:
+                continue
+            with contextlib.suppress(OSError):  # the listing's own descriptor, gone by now
+                if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
+                    os.close(fd)
+
+    return place
+
+
 class Process:
     """A running child. Create it with `Process.spawn`, which raises OSError when the program
     cannot be started at all (no such file, permission denied), or when the system is short
@@ -102,7 +126,10 @@ class Process:
         pass_fds: tuple[int, ...] = (),
         output: OutputLog | None = None,
         max_line: int = 65536,
+        listen_fds: tuple[int, ...] = (),
     ) -> Process:
+        """`listen_fds`: descriptors the child gets as 3, 4, … (systemd's socket activation),
+        instead of `pass_fds` at their own numbers."""
         # Refused here rather than by the kernel when the descriptors left are promised to
         # client connections being admitted; the watcher retries either way.
         fdlimit.budget.check_spawn()
@@ -122,8 +149,9 @@ class Process:
                 cwd=cwd,
                 env=env,
                 start_new_session=True,
-                close_fds=True,
-                pass_fds=pass_fds,
+                close_fds=not listen_fds,
+                pass_fds=pass_fds if not listen_fds else (),
+                preexec_fn=_placer(listen_fds) if listen_fds else None,
                 user=user,
                 group=group,
             )

@@ -23,21 +23,29 @@ from daemon.launch import launch
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.process import SCAN_REUSE, Process, end_processes
+from daemon.respawn import Respawning
+from daemon.states import ACTIVE, COMPLETED, FAILED, STARTING, STOPPED, STOPPING, WAITING
 
 log = logging.getLogger("circus-tui")
+
+__all__ = [
+    "ACTIVE",
+    "COMPLETED",
+    "FAILED",
+    "STARTING",
+    "STOPPED",
+    "STOPPING",
+    "WAITING",
+    "Watcher",
+]
 
 Emit = Callable[[events.Event], None]
 
 # The system is short of something (descriptors, memory, processes): a later spawn can work.
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
-ACTIVE, STARTING, STOPPING, STOPPED, FAILED = "active", "starting", "stopping", "stopped", "failed"
-# Ours: a watcher whose depends_on does not hold yet; one whose processes all ended for good
-# with a success code (restart = "on-failure" or "never").
-WAITING, COMPLETED = "waiting", "completed"
 
-
-class Watcher:
+class Watcher(Respawning):
     def __init__(
         self,
         config: WatcherConfig,
@@ -375,67 +383,7 @@ class Watcher:
             task = asyncio.ensure_future(self._end_leftovers(f"{proc.marker}\0", proc.pid))
             self._leftover_tasks.add(task)
             task.add_done_callback(self._leftover_tasks.discard)
-        expired = proc.expired
-        if proc.stopping and not expired and proc.replaced_for is None:
-            return
-        if proc.pid in self.desk.rolling:
-            return  # a replacement a rolling reload brings up: the roll handles its end
-        if self.state not in (ACTIVE, STARTING):
-            return
-        if expired:
-            self._spawn()
-            return
-        self.last_exit = f"{status.describe()} after {proc.uptime:.1f} s"
-        cfg = self.config
-        success = status.code is not None and status.code in cfg.success_exit_codes
-        if proc.replaced_for is not None:
-            # Replaced for its health: a failure whatever its exit said.
-            self.last_exit = f"{self.desk.gave_up_reason.pop(proc.pid, proc.replaced_for)}"
-            success = False
-        decision = self.policy.after_exit(cfg.restart_policy, success, proc.uptime)
-        if decision.done:
-            self._done[proc.wid] = success
-            self._maybe_finished()
-            return
-        if decision.failed:
-            self._park(f"{decision.failures - 1} quick restarts in a row; last {self.last_exit}")
-            return
-        self.restarts += 1
-        if decision.delay <= 0:
-            if self._missing() > 0:
-                self._spawn()
-            return
-        if self._retry is None:
-            self.reason = f"backing off after {self.last_exit}"
-            self._retry_later(decision.delay, decision.failures, self.last_exit, status.circus_code)
-
-    def _short_of_resources(self, exc: OSError) -> None:
-        """A spawn the system refused for want of resources: try again after the backoff
-        delay, however often it happens; the watcher is never parked for it."""
-        self._shortages += 1
-        if self._retry is not None:
-            return
-        delay = self.policy.shortage_delay(self._shortages)
-        self.reason = f"cannot start a process: {exc.strerror}"
-        log.warning(
-            "%s: cannot start a process: %s; retrying in %.1f s", self.name, exc.strerror, delay
-        )
-        self._retry_later(delay, self.policy.failures, self.reason, None)
-
-    def _retry_later(self, delay: float, failures: int, reason: str, exit_code: int | None) -> None:
-        self.retry_at = time.time() + delay
-        self._retry = asyncio.get_running_loop().call_later(delay, self._retry_now)
-        self.emit(events.BackingOff(self.name, delay, self.retry_at, failures, reason, exit_code))
-
-    def _retry_now(self) -> None:
-        self._retry = None
-        self.retry_at = None
-        self.reason = None
-        if self.state not in (ACTIVE, STARTING):
-            return
-        while self._missing() > 0 and self.state in (ACTIVE, STARTING):
-            if self._spawn() is None:
-                break
+        self._after_exit(proc, status)
 
     def _expire(self, proc: Process) -> None:
         if not proc.alive or proc.stopping or self.state != ACTIVE:
@@ -444,33 +392,6 @@ class Watcher:
         task = asyncio.ensure_future(self._stop_process(proc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    def _maybe_finished(self) -> None:
-        """Every place is empty for good: completed if all succeeded, failed otherwise."""
-        if self.processes or self._missing() > 0:
-            return
-        failed = len(self._done) - self.completed
-        if failed == len(self._done) == 1:
-            self._park(self.last_exit or "did not succeed")
-        elif failed:
-            self._park(
-                f"{failed} of {len(self._done)} processes did not succeed; last {self.last_exit}"
-            )
-        else:
-            self.state = COMPLETED
-            self.emit(events.Completed(self.name))
-
-    def _park(self, reason: str) -> None:
-        self._cancel_retry()
-        self.state = FAILED
-        self.reason = reason
-        self.emit(events.Failed(self.name, reason, self.last_exit))
-
-    def _cancel_retry(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
-            self._retry = None
-        self.retry_at = None
 
     async def close(self) -> None:
         """Stop everything and release resources (daemon shutdown)."""

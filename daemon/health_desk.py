@@ -48,6 +48,7 @@ class HealthDesk:
         if proc is None or not proc.alive:
             return
         w.emit(events.Unready(w.name, health.pid, health.wid, reason))
+        proc.cause = cause
         if health.pid in self.rolling:
             return  # the roll stops it, and aborts
         proc.replaced_for = cause

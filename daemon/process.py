@@ -97,7 +97,10 @@ class Process:
         self.started_mono = time.monotonic()
         self.stopping = False
         self.expired = False  # stopped for max_age: to be replaced, not counted as a failure
-        # Set when its probes gave up on it: "start_timeout" or "unready" (daemon.health).
+        # Set when its probes gave up on it: "start_timeout" or "unready" (daemon.health);
+        # `replaced_for` too when that makes the watcher replace it (not in a rolling reload,
+        # which stops it and aborts).
+        self.cause: str | None = None
         self.replaced_for: str | None = None
         self.health: Health | None = None
         self.status: ExitStatus | None = None

@@ -364,7 +364,7 @@ class Watcher(Respawning):
         self.processes.pop(proc.pid, None)
         if proc.health is not None:
             proc.health.ended(status.describe())
-        cause = proc.replaced_for or (
+        cause = proc.cause or (
             "stopped" if proc.stopping else "signal" if status.signal is not None else "exit"
         )
         self.emit(

@@ -114,7 +114,7 @@ async def test_a_replacement_never_ready_aborts_the_roll(short_path: Path) -> No
         # The replacement was stopped, and not replaced in turn.
         new = [e.pid for e in recorder.of(events.Spawned) if e.pid not in before]
         assert len(new) == 1
-        assert [e.cause for e in recorder.of(events.Reaped)] == ["stopped"]
+        assert [e.cause for e in recorder.of(events.Reaped)] == ["start_timeout"]
         assert web.state == "active"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import time
 import uuid
@@ -29,9 +28,10 @@ from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir
 from daemon.reaper import Reaper
 from daemon.reload import reread_config
+from daemon.sampling import Sampling
 from daemon.sockets import ManagedSocket, bind_all
 from daemon.statedir import StateDir
-from daemon.stats import History, ProcSample, StatsSampler, Tick
+from daemon.stats import StatsSampler, Tick
 from daemon.watcher import ACTIVE, WAITING, Watcher
 
 log = logging.getLogger("circus-tui")
@@ -39,7 +39,7 @@ log = logging.getLogger("circus-tui")
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 
 
-class Arbiter:
+class Arbiter(Sampling):
     def __init__(
         self, config: Config, *, subreaper: bool = False, notifier: Notifier | None = None
     ) -> None:
@@ -360,58 +360,6 @@ class Arbiter:
                 if blocker is None or blocker[:2] != watcher.waiting_on:
                     # start() waits again, saying for what, if a condition still fails.
                     self.spawn_task(watcher.start())
-
-    async def _stats_loop(self) -> None:
-        interval = self.settings.stats_interval
-        loop = asyncio.get_running_loop()
-        next_tick = loop.time()
-        while True:
-            try:
-                self.outlet.tick(self.sample_stats())
-            except Exception:
-                log.exception("stats sampling failed")
-            # Once a tick is often enough to follow a logrotate that moved a file away:
-            # lines written meanwhile land in the moved file, none is lost.
-            for watcher in self.watchers.values():
-                watcher.output.reopen_if_moved()
-            self.notifier.status(self.status_line())
-            next_tick += interval
-            # Never pile ticks up after a stall: skip to the next future slot.
-            now = loop.time()
-            if next_tick < now:
-                next_tick = now + interval
-            await asyncio.sleep(next_tick - now)
-
-    def circus_pids(self) -> list[int]:
-        """The `circus` pseudo-watcher: the daemon and its guardian, as Circus lists circusd
-        and circusd-stats."""
-        pids = [os.getpid()]
-        guardian = self.reaper.guardian
-        if guardian is not None and guardian.poll() is None:
-            pids.append(guardian.pid)
-        return pids
-
-    def circus_names(self) -> dict[int, str]:
-        names = {os.getpid(): "circusd"}
-        if self.reaper.guardian is not None:
-            names[self.reaper.guardian.pid] = "circus-tui-guardian"
-        return names
-
-    def sample_stats(self) -> Tick:
-        groups = {w.name: w.pids() for w in self.watchers.values()}
-        groups["circus"] = self.circus_pids()
-        watchers, procs = self.sampler.sample(groups)
-        self.last_tick = Tick(groups, watchers, procs)
-        return self.last_tick
-
-    def last_sample(self, pid: int) -> ProcSample | None:
-        """The process's tree as the last tick measured it, if it did."""
-        return self.last_tick.procs.get(pid) if self.last_tick is not None else None
-
-    def history(
-        self, name: str | None = None, pid: int | None = None, since: float | None = None
-    ) -> History:
-        return self.sampler.history(name, pid, since)
 
     # -- queries for commands -----------------------------------------------------------
 

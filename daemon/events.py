@@ -160,9 +160,11 @@ class LogResumed(Event):
 
 @dataclass(slots=True)
 class ReloadChanges:
-    """What a reload of the file did, by kind; `ignored` says what only a restart applies."""
+    """What a reload of the file did, by kind; `ignored` says what only a restart applies,
+    `failed` which changed watchers could not roll to their new configuration (and why)."""
 
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)

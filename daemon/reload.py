@@ -59,7 +59,12 @@ async def reread_config(arbiter: Arbiter) -> ReloadChanges:
         else:
             watcher = arbiter.get(name)
             if watcher.config != cfg:
-                await watcher.reconfigure(cfg)
+                try:
+                    await watcher.reconfigure(cfg)
+                except Refused as exc:
+                    # An aborted rolling reload: the old processes serve on; the others go on.
+                    log.error("reload: %s", exc.reason)
+                    changes.failed.append(f"{name}: {exc.reason}")
                 changes.changed.append(name)
     arbiter.config = replace(new, settings=arbiter.settings)
     return changes

@@ -143,7 +143,7 @@ async def test_reload_and_reloadconfig() -> None:
     assert await call(core, "reload", name="web", sequential=True) is None
     assert watcher.calls[-1] == ("reload", True)
     assert await call(core, "reloadconfig", waiting=True) == {
-        "changes": {"added": ["new"], "removed": [], "changed": [], "ignored": []}
+        "changes": {"added": ["new"], "removed": [], "changed": [], "ignored": [], "failed": []}
     }
     assert await call(core, "reloadconfig") == {}
     assert core.calls[-1] == ("reload_unattended",)

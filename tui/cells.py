@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from tui.views import HealthView, RollView, WatcherView
 
 SPARK = "▁▂▃▄▅▆▇█"
-REASON_CELLS = 32  # of a reason in the State column
-STATUS_CELLS = 40  # of a STATUS= text in the Health column
+REASON_CELLS = 24  # of a reason in the State column
+STATUS_CELLS = 24  # of a STATUS= text in the Health column
 
 
 def number(value: Any) -> float:

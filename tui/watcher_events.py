@@ -50,13 +50,14 @@ def _reap(w: WatcherView, body: dict[str, Any], now: float) -> str:
         exits.describe_circus_code(code) if isinstance(code, int) else "exited"
     )
     cause = REAP_CAUSES.get(str(body.get("cause")))
-    if cause is not None and cause not in reason:
-        reason = f"{reason} ({cause})"
+    told = f"{reason} ({cause})" if cause is not None and cause not in reason else reason
     wid = body.get("wid", p.wid if p else None)
     if wid is not None:
-        w.last_exit_by_wid[int(wid)] = reason
+        # A slot's last exit says why only when it was not asked for: a stop (or a roll's)
+        # reads as the signal it took, as before.
+        w.last_exit_by_wid[int(wid)] = reason if body.get("cause") == "stopped" else told
     w.running = _running(w)
-    return f"pid {pid} {reason}"
+    return f"pid {pid} {told}"
 
 
 def _kill(w: WatcherView, body: dict[str, Any], now: float) -> str:

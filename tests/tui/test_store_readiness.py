@@ -9,6 +9,7 @@ import pytest
 
 from tests.tui.test_store import Clock, status
 from tui import readiness
+from tui.details_text import dependency_lines, health_lines
 from tui.readiness import UNHEALTHY_FOR
 from tui.store import Store
 from tui.views import HealthView, ProbeView, RollView
@@ -138,7 +139,7 @@ def test_a_process_unhealthy_now_makes_the_watcher_unhealthy_with_the_probe_s_re
     failed = {"ok": False, "detail": "GET /healthz: timed out after 2.0 s", "time": NOW - 1}
     sick = {"4101": health("unhealthy", probe=failed), "4102": health("ready")}
     store.apply_status(status(web=web(ready=3, health=sick)))
-    assert state(store) == "unhealthy (GET /healthz: timed out after 2…)"
+    assert state(store) == "unhealthy (GET /healthz: timed out…)"
     assert state_class(state(store)) == "row-table--bad"
 
 
@@ -201,7 +202,7 @@ def test_unready_marks_the_process_and_the_reap_says_why_it_ended(store: Store) 
     ("cause", "said"),
     [("exit", "exited with code 1"), ("signal", "killed by SIGKILL"),
      ("start_timeout", "killed by SIGKILL (replaced: not ready in time)"),
-     ("stopped", "killed by SIGKILL (stopped)")],
+     ("stopped", "killed by SIGKILL")],
 )  # fmt: skip
 def test_a_reap_s_cause_is_told_when_the_exit_alone_does_not_say_it(
     store: Store, cause: str, said: str
@@ -210,6 +211,8 @@ def test_a_reap_s_cause_is_told_when_the_exit_alone_does_not_say_it(
     body = {"process_pid": 4102, "wid": 2, "exit_code": code, "cause": cause}
     store.apply_event("web", "reap", body)
     assert store.watchers["web"].last_exit_by_wid[2] == said
+    told = f"{said} (stopped)" if cause == "stopped" else said
+    assert events(store)[-1] == ("reap", f"pid 4102 {told}")
 
 
 def test_probe_failures_are_the_process_s_last_probe_result(store: Store) -> None:
@@ -360,3 +363,57 @@ def test_the_chain_follows_dependencies_of_dependencies_once() -> None:
         (0, "migrate", "completed", True),
     ]
     assert readiness.chain(s.watchers, "gone") == []
+
+
+# -- the details screen's text ---------------------------------------------------------------
+
+
+def test_the_details_list_the_chain_with_what_each_dependency_is_now() -> None:
+    s = Store(clock=Clock(NOW))
+    s.apply_status(
+        status(
+            web={
+                "state": "waiting",
+                "waiting_for": "migrate: running 3 s",
+                "depends_on": {"migrate": "completed", "redis": "ready", "gone": "started"},
+            },
+            migrate={"depends_on": {"db": "ready"}},
+            db={"ready": 1},
+            redis={"ready": 0, "health": {"1": health("starting")}},
+        )
+    )
+    assert dependency_lines(s.watchers, "web", NOW) == [
+        "waiting for migrate: running 3 s",
+        "✗ gone started (no such watcher)",
+        "✗ migrate completed (now active)",
+        "    ✓ db ready (now active)",
+        "✗ redis ready (now starting)",
+    ]
+    assert dependency_lines(s.watchers, "db", NOW) == []
+
+
+def test_the_details_list_each_process_s_health_by_slot(store: Store) -> None:
+    ok = {"ok": True, "detail": "200 OK", "time": NOW - 3}
+    evil = "\x1b[2J\x1b]0;t\x07up\n"
+    store.apply_status(
+        status(
+            web=web(
+                health={
+                    "4102": health("starting", evil, {"ok": False, "detail": "refused", "time": 0}),
+                    "4101": health("ready", None, ok),
+                }
+            )
+        )
+    )
+    assert health_lines(store.watchers["web"], NOW) == [
+        "pid 4101 (wid 1) ready, probe passed 3s ago: 200 OK",
+        "pid 4102 (wid 2) starting, “up␊”, probe failed: refused",
+    ]
+    store.apply_event("web", "probe_failed", {"process_pid": 4101, "probe": "alive",
+                                              "detail": "timed out", "time": NOW - 1})  # fmt: skip
+    assert health_lines(store.watchers["web"], NOW)[0] == (
+        "pid 4101 (wid 1) ready, alive probe failed 1s ago: timed out"
+    )
+    # Nothing to say beyond "running, so ready": no section.
+    store.apply_status(status(web=web(health={"4101": health("ready")})))
+    assert health_lines(store.watchers["web"], NOW) == []

@@ -102,12 +102,13 @@ class MainScreen(Screen[None]):
         note = f" — {store.connection_note}" if store.connection_note else ""
         ro = "  [read-only]" if self.app_.readonly else ""
         store.rolls_changed = False
+        # A roll's progress first: on a narrow terminal it is what is cut last.
         rolls = store.rolls_text()
-        rolling = f"  {rolls}" if rolls else ""
+        rolling = f"{rolls}  " if rolls else ""
         status = self.query_one("#status", Static)
         self._set_text(
             status,
-            f"circus-tui  {store.endpoint}{kind}  {mark} {store.connection}{note}{ro}{rolling}",
+            f"circus-tui  {rolling}{store.endpoint}{kind}  {mark} {store.connection}{note}{ro}",
         )
         status.set_class(store.connection == DISCONNECTED, "-disconnected")
         status.set_class(store.connection == CONNECTED, "-connected")

@@ -269,7 +269,7 @@ class Store:
         w.events.append(EventView(now, event, watcher_events.apply(w, event, body, now)))
         self._readiness_changed(w, roll)
         if event == "roll" and body.get("phase") == "aborted":
-            why = readiness.text(body.get("reason")) or "no reason given"
+            why = cells.shown(readiness.text(body.get("reason")) or "no reason given", 300)
             self.notices.append(
                 Notice(("roll-aborted", name), f"reload {name} aborted: {why}", "error")
             )

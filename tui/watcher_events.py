@@ -8,9 +8,10 @@ from typing import Any
 
 from daemon import exits
 from tui import readiness
-from tui.cells import number
+from tui.cells import number, shown
 from tui.views import ProbeView, ProcessView, RollView, WatcherView
 
+LINE_CELLS = 200  # of a reason, a probe's detail or a STATUS= text in an event's line
 # Why a process ended, when it was not simply its exit or a signal: said after the exit.
 REAP_CAUSES = {
     "unready": "replaced: failed its liveness probe",
@@ -21,6 +22,11 @@ REAP_CAUSES = {
 
 def _running(w: WatcherView) -> int:
     return sum(1 for p in w.processes.values() if p.state == "running")
+
+
+def _line(value: str | None) -> str:
+    """A daemon's text in an event's line: safe, and cut (a STATUS= text is a child's)."""
+    return shown(value or "", LINE_CELLS)
 
 
 def _pid(body: dict[str, Any]) -> int | None:
@@ -114,12 +120,12 @@ def _unready(w: WatcherView, body: dict[str, Any], now: float) -> str:
     w.unhealthy = (reason, now)
     pid = _pid(body)
     if pid is None:
-        return f"unhealthy: {reason}"
+        return f"unhealthy: {_line(reason)}"
     h = readiness.health_of(w, pid)
     if h.health == "ready" and w.ready:
         w.ready -= 1
     h.health = "unhealthy"
-    return f"pid {pid} unhealthy, being replaced: {reason}"
+    return f"pid {pid} unhealthy, being replaced: {_line(reason)}"
 
 
 def _probe_failed(w: WatcherView, body: dict[str, Any], now: float) -> str:
@@ -132,25 +138,25 @@ def _probe_failed(w: WatcherView, body: dict[str, Any], now: float) -> str:
     if kind == "alive":
         w.unhealthy = (detail, now)
     if pid is None:
-        return f"{kind} probe failed{times}: {detail}"
+        return f"{_line(kind)} probe failed{times}: {_line(detail)}"
     readiness.health_of(w, pid).probe = ProbeView(False, detail, now, kind)
-    return f"pid {pid} {kind} probe failed{times}: {detail}"
+    return f"pid {pid} {_line(kind)} probe failed{times}: {_line(detail)}"
 
 
 def _status(w: WatcherView, body: dict[str, Any], now: float) -> str:
     pid = _pid(body)
     said = readiness.text(body.get("status"))
     if pid is None:
-        return f"status: {said or ''}"
+        return f"status: {_line(said)}"
     w.probed = True
     readiness.health_of(w, pid).status = said
-    return f"pid {pid} status: {said or ''}"
+    return f"pid {pid} status: {_line(said)}"
 
 
 def _waiting(w: WatcherView, body: dict[str, Any], now: float) -> str:
     w.state = "waiting"
     w.waiting_for = readiness.text(body.get("reason"))
-    return f"waiting for {w.waiting_for}" if w.waiting_for else "waiting"
+    return f"waiting for {_line(w.waiting_for)}" if w.waiting_for else "waiting"
 
 
 def _completed(w: WatcherView, body: dict[str, Any], now: float) -> str:
@@ -170,7 +176,9 @@ def _roll(w: WatcherView, body: dict[str, Any], now: float) -> str:
         return f"rolling reload: {progress}" if progress else "rolling reload"
     w.roll = None
     if phase == "aborted":
-        return f"rolling reload aborted: {readiness.text(body.get('reason')) or 'no reason given'}"
+        return (
+            f"rolling reload aborted: {_line(readiness.text(body.get('reason')) or 'none given')}"
+        )
     return f"rolling reload done: {progress}" if progress else "rolling reload done"
 
 

@@ -317,8 +317,12 @@ def test_daemon_text_in_cells_is_made_safe_and_cut(store: Store) -> None:
         assert "\x1b" not in shown and "\x07" not in shown and "\n" not in shown
         assert "ok␊line two" in shown and "x…" in shown
     assert len(cell) < 60 and len(text) < 50
-    store.apply_event("web", "roll", {"phase": "started", "replaced": 0, "total": 4})
-    assert store.rolls_text() == "reloading web: 0/4 replaced"
+    store.apply_event("web", "roll", {"phase": "aborted", "reason": evil * 10})
+    [notice] = store.take_notices()
+    lines = [notice.text] + [text for _, text in events(store)]
+    for line in lines:
+        assert "\x1b" not in line and "\n" not in line and "ok␊line two" in line
+        assert len(line) <= 320
 
 
 # -- dependencies ------------------------------------------------------------------------------

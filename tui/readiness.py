@@ -28,6 +28,13 @@ def count(value: Any) -> int | None:
     return value
 
 
+def seconds(value: Any) -> float | None:
+    """A time or a duration from the wire: a number, else None (a bool is none)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -82,9 +89,9 @@ def _healths(health: dict[Any, Any]) -> Iterator[tuple[int, HealthView]]:
 def probe(value: Any) -> ProbeView | None:
     if not isinstance(value, dict) or not isinstance(value.get("ok"), bool):
         return None
-    when = value.get("time")
-    at = float(when) if isinstance(when, int | float) and not isinstance(when, bool) else 0.0
-    return ProbeView(value["ok"], text(value.get("detail")) or "", at)
+    return ProbeView(
+        value["ok"], text(value.get("detail")) or "", seconds(value.get("time")) or 0.0
+    )
 
 
 def worth_showing(h: HealthView) -> bool:

@@ -109,8 +109,8 @@ def _ready(w: WatcherView, body: dict[str, Any], now: float) -> str:
     if h.health != "ready":
         h.health = "ready"
         w.ready = min((w.ready or 0) + 1, max(w.running, w.target))
-    after = body.get("after")
-    took = f" after {number(after):.1f} s" if isinstance(after, int | float) else ""
+    after = readiness.seconds(body.get("after"))
+    took = f" after {after:.1f} s" if after is not None else ""
     return f"pid {pid} ready{took}"
 
 

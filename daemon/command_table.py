@@ -256,10 +256,11 @@ _COMMANDS = (
         changes=True,
         build=_reload,
         console=(
+            # Graceful, Circus's default: a rolling reload (the number ready never drops).
             ConsoleUse(
                 "reload",
-                "Reload {name} gracefully",
-                "New processes first, then the old ones stop",
+                "Rolling reload of {name}",
+                "Replace its processes a few at a time, each old one once its new one is ready",
                 {"name": "{name}", "graceful": True, "waiting": True},
             ),
         ),

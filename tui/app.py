@@ -4,6 +4,7 @@ from the store a few times a second, and runs the commands the keys ask for."""
 from __future__ import annotations
 
 import gc
+import time
 from typing import Any, TypeVar
 
 from textual.app import App
@@ -14,13 +15,15 @@ from daemon.client import CallError
 from tui.actions import ACTIONS, DEFAULT_KEYS, Action, Keys, allowed, bindings, in_order, use_keys
 from tui.connection import Link
 from tui.palette import WatcherCommands
+from tui.sanitize import plain_text
 from tui.screens.details import DetailsScreen
 from tui.screens.dialogs import AskScreen, ConfirmScreen, HelpScreen
 from tui.screens.main import MainScreen
-from tui.store import CONNECTED, Store
+from tui.store import CONNECTED, Severity, Store
 from tui.stylesheets import stylesheet
 from tui.values import question
 
+NOTICE_AGAIN = 10.0  # seconds during which the same notice is not said again
 REFRESH_INTERVAL = 0.3  # seconds: 3 refreshes a second, whatever the rate of data
 GC_THRESHOLDS = (700, 10, 200)  # as the defaults, but a full pass 20 times rarer
 
@@ -62,6 +65,7 @@ class CircusApp(App[None]):
         # Set when mount changes them: an app that fails before (a stylesheet it cannot read)
         # has nothing to restore.
         self._gc_thresholds: tuple[int, ...] | None = None
+        self._told: dict[tuple[str, str], float] = {}
 
     def on_mount(self) -> None:
         self.push_screen(self.keyed(MainScreen()))
@@ -93,6 +97,18 @@ class CircusApp(App[None]):
             main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
             if main is not None:
                 main.refresh_from_store()
+        for notice in self.store.take_notices():
+            self.notify_once(notice.key, notice.text, notice.severity)
+
+    def notify_once(self, key: tuple[str, str], text: str, severity: Severity) -> None:
+        """A notification, unless the same thing was said less than NOTICE_AGAIN ago: an
+        aborted roll the console asked for is told by the reply and by the event, in either
+        order."""
+        now = time.monotonic()
+        if now - self._told.get(key, -NOTICE_AGAIN) < NOTICE_AGAIN:
+            return
+        self._told[key] = now
+        self.notify(plain_text(text), severity=severity, timeout=8, markup=False)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -148,7 +164,15 @@ class CircusApp(App[None]):
         try:
             reply = await self.link.call(command, timeout=60, **props)
         except CallError as exc:
-            self.notify(f"{label}: {exc.reason}", severity="error", timeout=6)
+            name = props.get("name")
+            if command == "reload" and isinstance(name, str):
+                # An aborted roll: its event says the same (tui.store's roll-aborted notice).
+                self.notify_once(("roll-aborted", name), f"{label}: {exc.reason}", "error")
+            else:
+                # The daemon's words are text, not markup: `[x]` is not a style.
+                self.notify(
+                    plain_text(f"{label}: {exc.reason}"), severity="error", timeout=6, markup=False
+                )
             return
         detail = ""
         if "numprocesses" in reply:

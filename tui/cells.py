@@ -1,6 +1,8 @@
 """What a cell shows: sizes, durations, percentages, trends and state wording, as text.
 
-Pure functions of the view model's values and the time; no Textual.
+Pure functions of the view model's values and the time; no Textual. Text from the daemon
+(reasons, probe details, a child's STATUS= text) goes through `shown`: made safe, one line,
+cut to the room of a cell.
 """
 
 from __future__ import annotations
@@ -8,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len, set_cell_size
+
+from tui import readiness
+from tui.sanitize import plain_text
+
 if TYPE_CHECKING:
-    from tui.views import WatcherView
+    from tui.views import HealthView, RollView, WatcherView
 
 SPARK = "▁▂▃▄▅▆▇█"
+REASON_CELLS = 24  # of a reason in the State column
+STATUS_CELLS = 24  # of a STATUS= text in the Health column
 
 
 def number(value: Any) -> float:
@@ -77,15 +86,47 @@ def short_exit(text: str | None) -> str:
     return words[0]
 
 
+def shown(text: str, cells: int) -> str:
+    """Text from the daemon as a cell shows it: sanitised (no control reaches the terminal,
+    a line break is a visible symbol), cut to `cells` with a `…`."""
+    safe = plain_text(text[: cells * 4 + 64])
+    if cell_len(safe) <= cells:
+        return safe
+    return set_cell_size(safe, cells - 1) + "…"
+
+
 def state_text(w: WatcherView, now: float) -> str:
-    """The state, with the countdown and the last exit when the policy is at work."""
+    """The state, with the countdown and the last exit when the policy is at work, what a
+    waiting watcher waits for, and readiness while it is not whole (see docs/console.md)."""
     if w.retry_at and w.state == "active":
         last = short_exit(w.last_exit)
         return f"backoff {max(0, w.retry_at - now):.0f}s" + (f" ({last})" if last else "")
     if w.state == "failed":
         last = short_exit(w.last_exit)
         return "failed" + (f" ({last})" if last else "")
+    if w.state == "waiting":
+        # "migrate: running 3 s": the name here, the whole of it on the details screen.
+        on = (w.waiting_for or "").partition(":")[0].strip()
+        return f"waiting for {shown(on, REASON_CELLS)}" if on else "waiting"
+    if w.state == "active":
+        why = readiness.unhealthy_reason(w, now)
+        if why is not None:
+            return f"unhealthy ({shown(why, REASON_CELLS)})"
+        if w.probed and w.ready is not None and w.ready < w.target:
+            return f"ready {w.ready}/{w.target}" if w.ready else "starting"
     return w.state
+
+
+def health_text(h: HealthView | None) -> str:
+    """A process's Health cell: its readiness, and the STATUS= text it sent, if any."""
+    if h is None:
+        return ""
+    state = shown(h.health, 12)
+    return f"{state}: {shown(h.status, STATUS_CELLS)}" if h.status else state
+
+
+def roll_text(name: str, roll: RollView) -> str:
+    return f"reloading {shown(name, 64)}: {roll.replaced}/{roll.total} replaced"
 
 
 def watcher_cells(w: WatcherView, now: float, spark_width: int = 12) -> tuple[str, ...]:
@@ -102,8 +143,11 @@ def watcher_cells(w: WatcherView, now: float, spark_width: int = 12) -> tuple[st
     )
 
 
-def process_rows(w: WatcherView, now: float) -> list[tuple[str, tuple[str, ...]]]:
-    """The rows of the processes table, by worker id."""
+def process_rows(
+    w: WatcherView, now: float, health: bool = False
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The rows of the processes table, by worker id; with a Health cell after the state
+    when `health` (the table then has that column)."""
     rows = []
     for p in sorted(w.processes.values(), key=lambda p: (p.wid or 0, p.pid)):
         cells = (
@@ -113,7 +157,8 @@ def process_rows(w: WatcherView, now: float) -> list[tuple[str, tuple[str, ...]]
             fmt_memory(p.rss, p.mem),
             fmt_age(p.started, now),
             p.state,
-            w.last_exit_by_wid.get(p.wid or -1, ""),
+            *((health_text(w.health.get(p.pid)),) if health else ()),
+            shown(w.last_exit_by_wid.get(p.wid or -1, ""), 64),
         )
         # Keyed by position, not pid: switching watchers then rewrites cells in place
         # instead of removing and adding rows, which would lay the screen out again.

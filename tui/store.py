@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from daemon import protocol
-from tui import cells, watcher_events
+from tui import cells, readiness, watcher_events
 from tui.cells import number
 from tui.logbuffer import LogBuffer
 from tui.scrollback import (
@@ -27,6 +27,17 @@ from tui.scrollback import (
 from tui.views import EventView, ProcessView, WatcherView
 
 CONNECTING, CONNECTED, DISCONNECTED = "connecting", "connected", "disconnected"
+
+
+Severity = Literal["information", "warning", "error"]  # as Textual's notifications have it
+
+
+class Notice(NamedTuple):
+    """Something the console says once, as a notification."""
+
+    key: tuple[str, str]  # what it is about: the same key said twice in a row is said once
+    text: str
+    severity: Severity
 
 
 SORT_KEYS: dict[str, Callable[[WatcherView, float], Any]] = {
@@ -66,6 +77,11 @@ class Store:
         self.dirty: set[str] = set()
         self.structure_changed = True  # watchers added or removed
         self.connection_changed = True
+        self.rolls_changed = True  # a rolling reload started, went on or ended
+        self.notices: list[Notice] = []
+        # Some watcher's processes have a readiness worth a column (see WatcherView.probed):
+        # the processes table then shows their health. Once set, it stays.
+        self.shows_health = False
 
     @property
     def log(self) -> LogBuffer:
@@ -132,6 +148,17 @@ class Store:
         w.retry_at = d.get("retry_at")
         w.started_at = d.get("started_at", w.started_at)
         w.log_error = d.get("log_error")
+        roll = w.roll
+        readiness.apply_details(w, d)
+        self._readiness_changed(w, roll)
+
+    def _readiness_changed(self, w: WatcherView, roll_before: object) -> None:
+        if w.roll != roll_before:
+            self.rolls_changed = True
+        if w.probed and not self.shows_health:
+            self.shows_health = True
+            if self.selected is not None:
+                self.dirty.add(self.selected)  # its processes table gains the column
 
     def apply_watcher_status(self, name: str, reply: dict[str, Any]) -> None:
         w = self._watcher(name)
@@ -238,7 +265,14 @@ class Store:
             name = watcher
         w = self._watcher(name)
         now = number(body.get("time")) or self.clock()
+        roll = w.roll
         w.events.append(EventView(now, event, watcher_events.apply(w, event, body, now)))
+        self._readiness_changed(w, roll)
+        if event == "roll" and body.get("phase") == "aborted":
+            why = cells.shown(readiness.text(body.get("reason")) or "no reason given", 300)
+            self.notices.append(
+                Notice(("roll-aborted", name), f"reload {name} aborted: {why}", "error")
+            )
 
     def apply_output(self, batch: Batch) -> Refill | None:
         """One output batch. Returns a refill when lines were missed: the caller fetches the
@@ -277,7 +311,9 @@ class Store:
     # -- selection, sorting, structure ------------------------------------------------
 
     def remove(self, name: str) -> None:
-        self.watchers.pop(name, None)
+        w = self.watchers.pop(name, None)
+        if w is not None and w.roll is not None:
+            self.rolls_changed = True
         self.dirty.discard(name)
         self.scrollback.drop(name)
         self.structure_changed = True
@@ -334,6 +370,10 @@ class Store:
         dirty, self.dirty = self.dirty, set()
         return dirty
 
+    def take_notices(self) -> list[Notice]:
+        notices, self.notices = self.notices, []
+        return notices
+
     # -- what the tables show ---------------------------------------------------------
 
     def watcher_cells(self, name: str, spark_width: int = 12) -> tuple[str, ...]:
@@ -341,4 +381,12 @@ class Store:
 
     def process_rows(self, name: str) -> list[tuple[str, tuple[str, ...]]]:
         w = self.watchers.get(name)
-        return cells.process_rows(w, self.clock()) if w is not None else []
+        return cells.process_rows(w, self.clock(), self.shows_health) if w is not None else []
+
+    def rolls_text(self) -> str:
+        """The rolling reloads in progress, for the status line ("" when none)."""
+        return "; ".join(
+            cells.roll_text(name, w.roll)
+            for name, w in sorted(self.watchers.items())
+            if w.roll is not None
+        )

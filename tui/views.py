@@ -23,6 +23,33 @@ class ProcessView:
 
 
 @dataclass(frozen=True)
+class ProbeView:
+    """A probe's last result: whether it passed, what it said, when."""
+
+    ok: bool
+    detail: str
+    time: float
+    probe: str | None = None  # "ready" or "alive", when an event said which
+
+
+@dataclass
+class HealthView:
+    """One process's readiness as the daemon reports it (status details, events)."""
+
+    health: str  # starting, ready or unhealthy
+    status: str | None = None  # the last STATUS= text it sent over notify
+    probe: ProbeView | None = None
+
+
+@dataclass(frozen=True)
+class RollView:
+    """A rolling reload in progress."""
+
+    replaced: int
+    total: int
+
+
+@dataclass(frozen=True)
 class EventView:
     time: float
     kind: str  # spawn, reap, kill, start, stop, backoff, failed, ...
@@ -53,6 +80,18 @@ class WatcherView:
     last_exit_by_wid: dict[int, str] = field(default_factory=dict)
     events: deque[EventView] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
     options: dict[str, Any] = field(default_factory=dict)
+    # Readiness (our daemon only; None or empty from one that does not report it).
+    ready: int | None = None  # processes ready now
+    completed: int = 0  # processes that ended for good with a success code
+    waiting_for: str | None = None  # what a `waiting` watcher waits for
+    depends_on: dict[str, str] = field(default_factory=dict)  # name -> condition
+    health: dict[int, HealthView] = field(default_factory=dict)  # by pid
+    roll: RollView | None = None
+    # Its processes' readiness is worth showing: the daemon reported a process starting or
+    # unhealthy, a probe result or a STATUS= text. Once set, it stays.
+    probed: bool = False
+    # Why and when a process last failed its liveness probe.
+    unhealthy: tuple[str, float] | None = None
 
     def uptime(self, now: float) -> float | None:
         """Seconds since it started, while it runs."""

@@ -1,9 +1,9 @@
 """Draw the screenshots of docs/console.md: `.venv/bin/python docs/screenshots/make_screenshots.py`.
 
 Each picture is the console on the fixed demo data of the snapshot tests
-(tests/tui/demo_data.py), exported by Textual as SVG. The output is deterministic: the random id
-Textual puts in every SVG is replaced by the picture's name, so an unchanged console redraws
-byte-identical files.
+(tests/tui/demo_data.py, and tests/tui/readiness_data.py for probes and dependencies),
+exported by Textual as SVG. The output is deterministic: the random id Textual puts in every
+SVG is replaced by the picture's name, so an unchanged console redraws byte-identical files.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input  # noqa: E402
 
 from tests.tui.demo_data import ENDPOINT, apply_output, demo_store, utc  # noqa: E402
+from tests.tui.readiness_data import readiness_store  # noqa: E402
 from tui.app import CircusApp  # noqa: E402
 
 SIZE = (120, 36)
@@ -84,12 +85,16 @@ SHOTS: dict[str, tuple[dict[str, Any], dict[str, Any], Steps]] = {
     "readonly": ({}, {"readonly": True}, nothing),
     "disconnected": ({"connected": False}, {}, nothing),
     "circusd": ({"daemon_kind": "circusd"}, {}, nothing),
+    "readiness": ({"factory": readiness_store}, {}, nothing),
+    "readiness-details": ({"factory": readiness_store, "selected": "web"}, {}, details),
 }
 
 
 async def shoot(name: str, store: dict[str, Any], options: dict[str, Any], steps: Steps) -> str:
+    store = dict(store)
+    factory = store.pop("factory", demo_store)
     app = CircusApp(
-        ENDPOINT, connect=False, store=demo_store(**store), refresh_interval=3600, **options
+        ENDPOINT, connect=False, store=factory(**store), refresh_interval=3600, **options
     )
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -205,3 +205,15 @@ def test_what_the_daemon_would_refuse_is_refused_before_sending(
 ) -> None:
     with pytest.raises(ValueError):
         question(needs).parse(typed)
+
+
+async def test_the_palette_s_rolling_reload_sends_a_graceful_reload_without_asking() -> None:
+    app = Recording()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert await choose_first(pilot, "rolling reload web") == "Rolling reload of web"
+        assert type(app.screen).__name__ == "MainScreen"  # capacity never drops: no question
+        assert app.sent == [
+            ("reload web", "reload", {"name": "web", "graceful": True, "waiting": True})
+        ]
+    assert ACTIONS["reload"].command is not None and ACTIONS["reload"].command.name == "reload"

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.tui.demo_data import ENDPOINT, demo_store, utc
+from tests.tui.readiness_data import readiness_store
 from tui.app import CircusApp
 from tui.screens.details import DetailsScreen
 
@@ -93,6 +94,23 @@ def test_details(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     assert compare(snap_compare, console(selected="worker"), size, run_before=open_details)
 
 
+def readiness_console(selected: str = "api") -> CircusApp:
+    store = readiness_store(selected)
+    return CircusApp(ENDPOINT, connect=False, store=store, refresh_interval=3600)
+
+
+def test_readiness(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """Probes and dependencies: api ready 2/3 and its Health column, web in a rolling reload
+    (the status line), migrate completed, search unhealthy, mailer waiting for search."""
+    assert compare(snap_compare, readiness_console(), size)
+
+
+def test_readiness_details(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    """web's dependency chain, each condition holding, and each process's last probe."""
+    app = readiness_console("web")
+    assert compare(snap_compare, app, size, run_before=open_details)
+
+
 def test_help(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     """`?` lists every key."""
     assert compare(snap_compare, console(), size, press=("question_mark",))
@@ -123,3 +141,16 @@ async def test_details_show_options_and_events_as_text_not_markup() -> None:
         events = str(app.screen.query_one("#events", Static).render())
         assert "[bold]x[/bold]" in options and "\x1b" not in options
         assert "[red]bad[/red]" in events
+
+
+async def test_details_show_dependencies_and_health_only_when_there_are_some() -> None:
+    app = readiness_console("mailer")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await open_details(pilot)
+        screen = app.screen
+        assert screen.query_one("#deps").display and not screen.query_one("#health").display
+        deps = str(screen.query_one("#deps", Static).render())
+        assert deps.splitlines() == [
+            "waiting for search: 1 of 2 ready",
+            "✗ search ready (now unhealthy (GET /_health: timed out…))",
+        ]

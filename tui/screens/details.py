@@ -1,5 +1,6 @@
 """One watcher in depth: CPU and memory history charts for it and each process, its options,
-and its recent events: the "why did it restart?" timeline."""
+its dependencies and its processes' health when it has them, and its recent events: the "why
+did it restart?" timeline."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from textual_plotext import PlotextPlot
 from daemon.client import CallError
 from tui import time_axis
 from tui.actions import bindings
-from tui.cells import fmt_bytes
+from tui.cells import fmt_bytes, state_text
+from tui.details_text import dependency_lines, health_lines
 from tui.sanitize import plain_text
 from tui.widgets.key_bar import KeyBar
 
@@ -43,6 +45,11 @@ class DetailsScreen(Screen[None]):
             yield PlotextPlot(id="mem-chart")
         with Horizontal(id="details-bottom"):
             with VerticalScroll(id="events-box"):
+                # Shown only for a watcher that has them: the others' details look as before.
+                yield Label("Dependencies", classes="section", id="deps-label")
+                yield Static(id="deps", markup=False)
+                yield Label("Health", classes="section", id="health-label")
+                yield Static(id="health", markup=False)
                 yield Label("Recent events", classes="section")
                 yield Static(id="events", markup=False)
             with VerticalScroll(id="options-box"):
@@ -75,6 +82,8 @@ class DetailsScreen(Screen[None]):
             return
         self._draw()
         now = store.clock()
+        self._section("deps", dependency_lines(store.watchers, self.watcher, now))
+        self._section("health", health_lines(w, now))
         lines = [
             f"{time.strftime('%H:%M:%S', time.localtime(e.time))}  {e.kind:<8} {e.text}"
             for e in list(w.events)[-40:][::-1]
@@ -88,6 +97,13 @@ class DetailsScreen(Screen[None]):
         )
         opts = "\n".join(f"{k} = {v!r}" for k, v in sorted(w.options.items()))
         self.query_one("#options", Static).update(opts or "…")
+
+    def _section(self, name: str, lines: list[str]) -> None:
+        """A section of the events box, hidden when it has nothing to say (the lines are
+        made safe by tui.details_text)."""
+        for widget in (self.query_one(f"#{name}-label", Label), self.query_one(f"#{name}")):
+            widget.display = bool(lines)
+        self.query_one(f"#{name}", Static).update("\n".join(lines))
 
     def _draw(self) -> None:
         store = self.app_.store
@@ -139,7 +155,7 @@ class DetailsScreen(Screen[None]):
                 plt.ylabel("MiB")
             chart.refresh()
         self.query_one("#details-title", Label).update(
-            f"{self.watcher}: {w.state}, {w.running}/{w.target} processes, "
+            f"{self.watcher}: {state_text(w, now)}, {w.running}/{w.target} processes, "
             f"CPU {w.cpu:.1f}%, {fmt_bytes(w.rss)}, {w.restarts} restarts"
         )
 

@@ -85,6 +85,8 @@ class MainScreen(Screen[None]):
                 self._refresh_status()
                 self._refresh_log_title()
                 self.set_class(store.connection == DISCONNECTED, "-disconnected")
+            elif store.rolls_changed:
+                self._refresh_status()
 
     def _set_text(self, widget: Label | Static, text: str) -> None:
         # These labels have a fixed size (styles/app.tcss), so a new text needs no layout of
@@ -99,9 +101,14 @@ class MainScreen(Screen[None]):
         kind = "" if store.daemon_kind == "circus-tui" else f" ({store.daemon_kind})"
         note = f" — {store.connection_note}" if store.connection_note else ""
         ro = "  [read-only]" if self.app_.readonly else ""
+        store.rolls_changed = False
+        # A roll's progress first: on a narrow terminal it is what is cut last.
+        rolls = store.rolls_text()
+        rolling = f"{rolls}  " if rolls else ""
         status = self.query_one("#status", Static)
         self._set_text(
-            status, f"circus-tui  {store.endpoint}{kind}  {mark} {store.connection}{note}{ro}"
+            status,
+            f"circus-tui  {rolling}{store.endpoint}{kind}  {mark} {store.connection}{note}{ro}",
         )
         status.set_class(store.connection == DISCONNECTED, "-disconnected")
         status.set_class(store.connection == CONNECTED, "-connected")

@@ -185,6 +185,12 @@ class RowTable(ScrollView, can_focus=True):
         self._scroll_to_cursor()
         self._announce()
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Other columns; `set_rows` with cells to match must follow before the next frame."""
+        self.columns = tuple(columns)
+        self._widths = [cell_len(c.label) for c in self.columns]
+        self._generation += 1
+
     def update_row(self, key: str, cells: tuple[str, ...]) -> None:
         """New text for an existing row; only that row is drawn again."""
         old = self._cells.get(key)

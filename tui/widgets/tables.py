@@ -29,16 +29,18 @@ PROCESS_COLUMNS = (
     Column("state", "State"),
     Column("last", "Last exit"),
 )
+# Once some watcher reports its processes' readiness (tui.store.Store.shows_health).
+HEALTH_COLUMNS = (*PROCESS_COLUMNS[:-1], Column("health", "Health"), PROCESS_COLUMNS[-1])
 
 
 def state_class(text: str) -> str | None:
     """How a state reads at a glance: failed in red, the policy at work in yellow."""
-    word = text.split(" ", 1)[0]
-    if word == "failed":
+    word = text.split(" ", 1)[0].rstrip(":")
+    if word in ("failed", "unhealthy"):
         return "row-table--bad"
-    if word in ("backoff", "starting", "stopping"):
+    if word in ("backoff", "starting", "stopping", "waiting", "ready"):
         return "row-table--warn"
-    if word == "stopped":
+    if word in ("stopped", "completed"):
         return "row-table--muted"
     return None
 
@@ -95,9 +97,15 @@ class ProcessTable(RowTable):
         self.watcher: str | None = None
 
     def cell_class(self, column: str, text: str) -> str | None:
+        if column == "health":
+            # A ready process is the normal case: only the others stand out.
+            return None if text.startswith("ready") else state_class(text)
         return state_class(text) if column == "state" else None
 
     def sync(self, store: Store) -> None:
         self.watcher = store.selected
+        columns = HEALTH_COLUMNS if store.shows_health else PROCESS_COLUMNS
+        if columns != self.columns:
+            self.set_columns(columns)
         rows = store.process_rows(self.watcher) if self.watcher else []
         self.set_rows(rows)

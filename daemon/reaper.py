@@ -16,6 +16,10 @@ from daemon.process import Process
 
 PR_SET_CHILD_SUBREAPER = 36
 
+# Children that another part of the daemon waits for itself (exec probes, daemon.probes):
+# reaped here, their exit status would be lost to whoever waits for it.
+awaited: set[int] = set()
+
 
 class Reaper:
     def __init__(self, processes: Callable[[], Iterable[Process]]) -> None:
@@ -68,7 +72,7 @@ class Reaper:
         managed = {proc.pid for proc in processes}
         if self.guardian is not None:
             managed.add(self.guardian.pid)
-        for pid in procfs.own_children() - managed:
+        for pid in procfs.own_children() - managed - awaited:
             # Adopted orphans (we are their subreaper) and anything else not ours to track.
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)

@@ -3,7 +3,8 @@ and replacing them in what a process starts with (its argv, environment and work
 directory), with one pattern.
 
 Replaced today: `$(circus.wid)`, `$(circus.env.NAME)` and `$(circus.sockets.NAME)` (and the
-older `((circus.…))` spelling), in cmd, args and env values, with `circus.` and the kind
+older `((circus.…))` spelling), in cmd, args and env values, and `$(circus.pid)` too in an exec
+probe's command line, with `circus.` and the kind
 spelled in lower case. Circus also matches them ignoring case and in more places; that belongs
 here too when it comes."""
 
@@ -58,8 +59,16 @@ def lower_socket_names(text: str) -> str:
     return PATTERN.sub(one, text)
 
 
-def expand(text: str, *, wid: int, env: Mapping[str, str], sockets: Mapping[str, int]) -> str:
-    """`text` with its variables replaced; raises KeyError for a socket no one defined."""
+def expand(
+    text: str,
+    *,
+    wid: int,
+    env: Mapping[str, str],
+    sockets: Mapping[str, int],
+    pid: int | None = None,
+) -> str:
+    """`text` with its variables replaced; raises KeyError for a socket no one defined.
+    `pid`: a probe's command line also gets `$(circus.pid)`, the probed process's."""
 
     def one(match: re.Match[str]) -> str:
         found = Variable(match.group(0), match.group(1) or match.group(2))
@@ -68,6 +77,8 @@ def expand(text: str, *, wid: int, env: Mapping[str, str], sockets: Mapping[str,
         key = found.key
         if key == "wid":
             return str(wid)
+        if key == "pid" and pid is not None:
+            return str(pid)
         if key.startswith("env."):
             return env.get(key[4:], "")
         if key.startswith("sockets."):

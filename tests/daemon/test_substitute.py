@@ -48,6 +48,12 @@ def test_wid_env_and_sockets_are_replaced() -> None:
     assert replace("$(circus.sockets.admin) $(circus.sockets.WEB)") == "4 3"
 
 
+def test_pid_is_replaced_only_where_one_is_given() -> None:
+    # A probe's command line gets the probed process's pid; a process's own argv has none.
+    assert expand("-p $(circus.pid)/$(circus.wid)", wid=2, env={}, sockets={}, pid=41) == "-p 41/2"
+    assert replace("$(circus.pid)") == "$(circus.pid)"
+
+
 def test_a_socket_nobody_defined_is_an_error() -> None:
     with pytest.raises(KeyError, match="no socket named 'nope'"):
         replace("$(circus.sockets.nope)")

@@ -13,15 +13,15 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from daemon import events, fdlimit
+from daemon import events, fdlimit, procfs
 from daemon.config import Config, ConfigError, save_config
 from daemon.dependencies import Blocker, dependency_order, unmet
 from daemon.endpoints import check_endpoint
 from daemon.errors import Refused, SystemRefused, UnknownWatcher, WatcherExists
-from daemon.health import Checker
 from daemon.logfile import LogFile
 from daemon.logfiles import LogPlaces
 from daemon.notify import Notifier
+from daemon.notify_socket import NotifySocket
 from daemon.options import WatcherConfig
 from daemon.outlet import NullOutlet, Outlet
 from daemon.output import OutputLog
@@ -65,9 +65,8 @@ class Arbiter(Sampling):
         self.last_tick: Tick | None = None
         self._quit = asyncio.Event()
         self._release_soon: asyncio.Handle | None = None
-        # How http, tcp and exec probes run (daemon.probes), and where processes that speak
-        # the notify protocol send to (daemon.notify_socket).
-        self.check_probe: Checker | None = None
+        # Where processes that speak systemd's notify protocol send to, once it is open.
+        self.notify = NotifySocket(self.state_dir / "notify.sock", self._notified)
         self.notify_path: str | None = None
         # How events, output and stats leave, and how commands come in (daemon.server).
         self.outlet: Outlet = NullOutlet()
@@ -138,6 +137,7 @@ class Arbiter(Sampling):
         wakeup = signal.set_wakeup_fd(-1)
         if wakeup != -1:
             signal.set_wakeup_fd(wakeup, warn_on_full_buffer=False)
+        self._open_notify()
         serve = asyncio.ensure_future(self.outlet.serve())
         stats = asyncio.ensure_future(self._stats_loop())
         watchdog = asyncio.ensure_future(self._watchdog_loop())
@@ -153,6 +153,7 @@ class Arbiter(Sampling):
             stats.cancel()
             watchdog.cancel()
             self.notifier.close()
+            self.notify.close()
             for sig in (*QUIT_SIGNALS, signal.SIGHUP, signal.SIGUSR1):
                 loop.remove_signal_handler(sig)
             if self.subreaper:
@@ -168,6 +169,28 @@ class Arbiter(Sampling):
                 await watcher.start()
         # Sockets were bound before any program started; now every program has been too.
         self.notifier.ready(self.status_line())
+
+    def _open_notify(self) -> None:
+        try:
+            self.notify.open()
+        except OSError as exc:
+            # Only watchers with notify readiness need it; they are told why they never are.
+            log.error("cannot open the notify socket: %s", exc.strerror or exc)
+            return
+        self.notify_path = str(self.notify.path)
+
+    def _notified(self, pid: int, fields: dict[str, str]) -> None:
+        """A message counts for the supervised process that sent it, or that the sender
+        descends from (gunicorn's master speaks for the process the daemon started)."""
+        for _ in range(64):
+            for watcher in self.watchers.values():
+                if pid in watcher.processes:
+                    watcher.desk.notified(pid, fields)
+                    return
+            entry = procfs.read(pid)
+            if entry is None or entry.ppid <= 1:
+                return
+            pid = entry.ppid
 
     def request_quit(self) -> None:
         if not self._quit.is_set():
@@ -256,7 +279,6 @@ class Arbiter(Sampling):
             base_dir=self.base_dir,
             socket_fds=self.socket_fds,
             configure_output=self._configure_output,
-            check=self.check_probe,
             notify_socket=self.notify_path,
             waits_for=self.waits_for,
         )

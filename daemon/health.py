@@ -6,17 +6,14 @@ process that never became ready or stopped being alive."""
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from daemon.probe_spec import Probe
+from daemon.probes import LogMatch
 
 STARTING, READY, UNHEALTHY = "starting", "ready", "unhealthy"
-
-# A log probe looks at the start of a line only: a child's megabyte line costs nothing more.
-LOG_PROBE_BYTES = 4096
 
 
 class Outcome(Protocol):
@@ -62,7 +59,7 @@ class Health:
         # None once ready; the reason when it never will be (given up, or exited first).
         self.outcome: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._signalled = asyncio.Event()  # a log line matched, or READY=1
-        self._pattern: re.Pattern[bytes] | None = None
+        self._pattern: LogMatch | None = None
         self._watchdog_at = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
@@ -75,7 +72,7 @@ class Health:
             self._mark_ready()
             return
         if ready is not None and ready.kind == "log":
-            self._pattern = re.compile(ready.target.encode())
+            self._pattern = LogMatch(ready.target)
         self._task = asyncio.ensure_future(self._run(ready, alive, check))
 
     def ended(self, reason: str) -> None:
@@ -88,7 +85,7 @@ class Health:
     # -- what the process says --------------------------------------------------------
 
     def line(self, data: bytes) -> None:
-        if self._pattern is not None and self._pattern.search(data, 0, LOG_PROBE_BYTES):
+        if self._pattern is not None and self._pattern.matches(data):
             self._pattern = None
             self._signalled.set()
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from daemon import events
-from daemon.health import Checker, Health, Outcome
+from daemon import events, probes, substitute
+from daemon.health import Health, Outcome
 from daemon.output import Line
 from daemon.probe_spec import Probe
 
@@ -16,19 +16,32 @@ if TYPE_CHECKING:
     from daemon.watcher import Watcher
 
 
-async def _no_checker(probe: Probe, pid: int, wid: int) -> Outcome:
-    raise RuntimeError(f"no probe runner for {probe.kind} probes")
-
-
 class HealthDesk:
-    def __init__(self, watcher: Watcher, check: Checker | None) -> None:
+    def __init__(self, watcher: Watcher) -> None:
         self.watcher = watcher
-        self.check: Checker = check or _no_checker
         self.gave_up_reason: dict[int, str] = {}
         # Processes a rolling reload is bringing up: the roll decides what happens to them.
         self.rolling: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         watcher.output.listeners.append(self.lines)
+
+    async def check(self, probe: Probe, pid: int, wid: int) -> Outcome:
+        """One http, tcp or exec attempt; an exec probe runs as the process does (its
+        environment, directory, user and group)."""
+        w = self.watcher
+        cfg = w.config
+        # Built only when used: an http or tcp probe of a thousand processes each second
+        # would otherwise copy the environment a thousand times.
+        needs_env = probe.kind == "exec" or "$(" in probe.target
+        return await probes.check(
+            probe,
+            pid=pid,
+            wid=wid,
+            env=substitute.process_env(cfg, wid, w.socket_fds) if needs_env else {},
+            cwd=substitute.working_dir(cfg, w.base_dir),
+            user=cfg.uid,
+            group=cfg.gid,
+        )
 
     # -- Report --------------------------------------------------------------------------
 

@@ -33,6 +33,10 @@ def launch(
     env = substitute.process_env(cfg, wid, socket_fds)
     if notify_socket is not None and speaks_notify(cfg):
         env["NOTIFY_SOCKET"] = notify_socket
+        if cfg.alive is not None and cfg.alive.kind == "watchdog":
+            # As systemd tells a service its WatchdogSec (sd_watchdog_enabled reads it); a
+            # program should send WATCHDOG=1 at least twice that often.
+            env["WATCHDOG_USEC"] = str(round(cfg.alive.watchdog * 1_000_000))
     argv = substitute.process_argv(cfg, wid, socket_fds)
     listen_fds: tuple[int, ...] = ()
     if cfg.sockets_env == "systemd" and socket_fds:

@@ -3,7 +3,7 @@ group when it ends (nothing it started outlives it) or at its timeout; what it w
 and stderr together, at most OUTPUT_KEPT bytes) goes with a failure.
 
 Its child is waited for here, through a pidfd, so the daemon's orphan scan must leave it alone:
-its pid is in daemon.reaper.awaited from the fork until it is reaped. Not asyncio's
+its pid is in daemon.tree.awaited from the fork until it is reaped. Not asyncio's
 subprocesses: on Python 3.11 their child watcher waits in a thread per child, and the caller
 learns the pid only after an await, by which time the orphan scan may have reaped the child
 and asyncio reports 255 for it.
@@ -22,8 +22,8 @@ import time
 from daemon import exits, fdlimit
 from daemon.printable import printable
 from daemon.probe_result import ProbeResult, os_words, result, shown, timed_out
-from daemon.reaper import awaited
 from daemon.substitute import expand
+from daemon.tree import awaited
 
 OUTPUT_KEPT = 4096
 # After the SIGKILL at the timeout, how long the command has to be gone before it is left to

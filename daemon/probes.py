@@ -32,6 +32,7 @@ from daemon.printable import printable
 from daemon.probe_exec import check_exec, exec_argv
 from daemon.probe_result import ProbeResult, os_words, result, shown, timed_out
 from daemon.probe_spec import Probe
+from daemon.substitute import expand
 
 __all__ = ["LogMatch", "ProbeResult", "check", "check_exec", "check_http", "check_tcp"]
 
@@ -204,11 +205,17 @@ async def check(
     group: str | int | None = None,
 ) -> ProbeResult:
     """One attempt of an http, tcp or exec probe for the process `pid` (of wid `wid`); an
-    exec probe runs with `env`, `cwd`, `user` and `group`, as the process does."""
-    if probe.kind == "http":
-        return await check_http(probe.target, probe.timeout)
-    if probe.kind == "tcp":
-        return await check_tcp(probe.target, probe.timeout)
+    exec probe runs with `env`, `cwd`, `user` and `group`, as the process does. In a URL or
+    "host:port", `$(circus.wid)`, `$(circus.pid)` and `$(circus.env.NAME)` are replaced too,
+    so that each process can be probed on a port of its own."""
+    if probe.kind in ("http", "tcp"):
+        try:
+            target = targeted(probe.target, pid=pid, wid=wid, env=env)
+        except KeyError as exc:
+            return ProbeResult(False, f"a probe has no sockets: {exc.args[0]}", time.time(), 0.0)
+        if probe.kind == "http":
+            return await check_http(target, probe.timeout)
+        return await check_tcp(target, probe.timeout)
     if probe.kind == "exec":
         try:
             argv = exec_argv(probe.target, pid=pid, wid=wid, env=env)
@@ -218,6 +225,12 @@ async def check(
             argv, env=env, cwd=cwd, timeout=probe.timeout, user=user, group=group
         )
     raise ValueError(f"a {probe.kind} probe is not run: the process tells")
+
+
+def targeted(target: str, *, pid: int, wid: int, env: dict[str, str]) -> str:
+    if "$(" not in target:
+        return target
+    return expand(target, wid=wid, env=env, sockets={}, pid=pid)
 
 
 class LogMatch:

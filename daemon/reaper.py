@@ -11,14 +11,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 
-from daemon import procfs
+from daemon import procfs, tree
 from daemon.process import Process
 
 PR_SET_CHILD_SUBREAPER = 36
-
-# Children that another part of the daemon waits for itself (exec probes, daemon.probes):
-# reaped here, their exit status would be lost to whoever waits for it.
-awaited: set[int] = set()
 
 
 class Reaper:
@@ -72,7 +68,7 @@ class Reaper:
         managed = {proc.pid for proc in processes}
         if self.guardian is not None:
             managed.add(self.guardian.pid)
-        for pid in procfs.own_children() - managed - awaited:
+        for pid in procfs.own_children() - managed - tree.awaited:
             # Adopted orphans (we are their subreaper) and anything else not ours to track.
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)

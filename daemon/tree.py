@@ -31,6 +31,10 @@ def has_marker(pid: int, prefix: bytes) -> bool:
 # are our children, but not orphans, and must not be searched for markers.
 supervised: set[int] = set()
 
+# Children another part of the daemon waits for itself (exec probes, daemon.probe_exec): the
+# orphan reaper (daemon.reaper) leaves them alone, or their exit status would be lost.
+awaited: set[int] = set()
+
 
 def program_tree(
     root: int, marker: str, table: Table | None = None, max_age: float = 0.0

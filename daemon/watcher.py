@@ -17,7 +17,7 @@ from typing import Any
 from daemon import checks, events, rolling, tree
 from daemon.backoff import RestartPolicy
 from daemon.dependencies import Blocker
-from daemon.health import READY, Checker, Health
+from daemon.health import READY, Health
 from daemon.health_desk import HealthDesk
 from daemon.launch import launch
 from daemon.options import WatcherConfig
@@ -57,7 +57,6 @@ class Watcher(Respawning):
         socket_fds: dict[str, int] | None = None,
         configure_output: Callable[[Watcher], None] | None = None,
         rng: Callable[[], float] = random.random,
-        check: Checker | None = None,
         notify_socket: str | None = None,
         waits_for: Callable[[Watcher], Blocker | None] | None = None,
     ) -> None:
@@ -71,7 +70,7 @@ class Watcher(Respawning):
         self.instance = instance
         self.emit = emit
         self.output = output
-        self.desk = HealthDesk(self, check)
+        self.desk = HealthDesk(self)
         self.base_dir = base_dir
         self.socket_fds = socket_fds if socket_fds is not None else {}
         self._configure_output = configure_output

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon import procfs, reaper
+from daemon import procfs, tree
 from daemon.probe_result import OUTPUT_SHOWN
 from daemon.probe_spec import Probe
 from daemon.probes import (
@@ -98,8 +98,11 @@ def closed_port() -> int:
 
 
 @contextlib.contextmanager
-def one_shot_server(answer: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A server that accepts one connection, reads the request and answers with `answer`."""
+def one_shot_server(
+    answer: Callable[[socket.socket], None], seen: list[bytes] | None = None
+) -> Iterator[int]:
+    """A server that accepts one connection, reads the request (kept in `seen`) and answers
+    with `answer`."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(1)
@@ -110,6 +113,8 @@ def one_shot_server(answer: Callable[[socket.socket], None]) -> Iterator[int]:
             request = b""
             while b"\r\n\r\n" not in request and (data := conn.recv(4096)):
                 request += data
+            if seen is not None:
+                seen.append(request)
             answer(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -336,7 +341,7 @@ async def test_exec_past_its_timeout_is_killed_with_its_group(tmp_path: Path) ->
     assert 0.5 <= result.took < 5
     pgid = int(pidfile.read_text())
     wait_for(lambda: not group_members(pgid), timeout=5)
-    assert pgid not in reaper.awaited
+    assert pgid not in tree.awaited
 
 
 async def test_exec_leaves_nothing_behind_when_it_passes(tmp_path: Path) -> None:
@@ -357,7 +362,7 @@ async def test_a_cancelled_exec_probe_kills_its_command(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await probe
     pgid = int(pidfile.read_text())
-    assert pgid not in reaper.awaited
+    assert pgid not in tree.awaited
     wait_for(lambda: not group_members(pgid), timeout=5)
 
 
@@ -390,7 +395,7 @@ async def test_exec_probes_keep_their_exit_status_from_the_orphan_scan() -> None
         loop.remove_signal_handler(signal.SIGCHLD)
     assert [r.detail for r in results] == [f"exit {3 + i % 2}" for i in range(40)]
     assert all(r.ok for r in passed), [r.detail for r in passed if not r.ok]
-    assert not reaper.awaited
+    assert not tree.awaited
 
 
 # -- dispatch -------------------------------------------------------------------------------
@@ -437,3 +442,33 @@ def test_log_match_looks_at_the_start_of_a_line_only() -> None:
     assert not match.matches(b"\xff\xfe\x00 not text")
     # The pattern is text; the line is bytes: a non-ASCII literal matches its UTF-8 bytes.
     assert LogMatch("prêt").matches("serveur prêt".encode())
+
+
+async def test_http_and_tcp_targets_name_the_process_they_probe(listener: socket.socket) -> None:
+    # A process of its own port each: `$(circus.wid)`, `$(circus.pid)` and the env.
+    requests: list[bytes] = []
+
+    def answer(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+    with one_shot_server(answer, requests) as port:
+        env = {"PORT": str(port)}
+        http = await check(
+            Probe(
+                "http", "http://127.0.0.1:$(circus.env.PORT)/w$(circus.wid)/p$(circus.pid)", 1, 5
+            ),
+            pid=4242,
+            wid=3,
+            env=env,
+            cwd=None,
+        )
+    assert (http.ok, http.detail) == (True, "HTTP 204")
+    assert requests[0].startswith(b"GET /w3/p4242 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port)
+    tcp = await check(
+        Probe("tcp", "127.0.0.1:$(circus.env.PORT)", 1, 5),
+        pid=1,
+        wid=1,
+        env={"PORT": str(listener.getsockname()[1])},
+        cwd=None,
+    )
+    assert (tcp.ok, tcp.detail) == (True, "connected")

@@ -3,9 +3,9 @@ server reads LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES and finds its sockets at 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -40,7 +40,9 @@ async def test_sockets_arrive_as_systemd_passes_them(short_path: Path) -> None:
     )
     body = (
         '[sockets.api]\nhost = "127.0.0.1"\nport = 0\n'
-        f'[sockets.admin]\npath = "{short_path}/admin.sock"\n'
+        # Blocking, so that the program's accept waits (Circus's default hands sockets over
+        # non-blocking).
+        f'[sockets.admin]\npath = "{short_path}/admin.sock"\nblocking = true\n'
         f'[watchers.srv]\ncmd = "{PY} {script}"\nsockets_env = "systemd"\n'
     )
     async with running_core(short_path, body) as (_arbiter, _):
@@ -50,14 +52,13 @@ async def test_sockets_arrive_as_systemd_passes_them(short_path: Path) -> None:
         assert info["names"] == "api:admin"
         assert info["addresses"][0][0] == "127.0.0.1"
         assert info["addresses"][1] == f"{short_path}/admin.sock"
-        # 0-2, the two sockets, and the fd listdir itself opened: nothing else leaked.
         # 0-2, the two sockets, and the listing's own descriptor (gone when it was read):
         # nothing else of the daemon's (or of pytest's) reached the program.
         fds = {int(fd): target for fd, target in info["fds"].items() if target is not None}
         assert sorted(fds) == [0, 1, 2, 3, 4], fds
         assert fds[3].startswith("socket:") and fds[4].startswith("socket:")
-        client = socket.socket(socket.AF_UNIX)
-        client.connect(f"{short_path}/admin.sock")
-        assert client.recv(100) == b"hello from fd 4"
-        client.close()
+        # Through the loop, not a blocking recv: the core runs in this loop too.
+        reader, writer = await asyncio.open_unix_connection(f"{short_path}/admin.sock")
+        assert await asyncio.wait_for(reader.read(100), 30) == b"hello from fd 4"
+        writer.close()
         assert os.path.exists(f"{short_path}/admin.sock")

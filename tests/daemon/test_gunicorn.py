@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import http.client
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import wait_for
+from tests.support.load import Load
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -22,49 +21,6 @@ def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(os.getpid()).encode()]
 """
-
-
-class Load:
-    """A bounded loopback load: a few threads, each issuing requests until told to stop."""
-
-    def __init__(self, port: int, threads: int = 4, limit: float = 60.0) -> None:
-        self.port = port
-        self.ok = 0
-        self.failed: list[str] = []
-        self.servers: set[str] = set()
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + limit
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-
-    def _run(self) -> None:
-        while not self._stop.is_set() and time.monotonic() < self._deadline:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-            try:
-                conn.request("GET", "/")
-                resp = conn.getresponse()
-                body = resp.read().decode()
-                with self._lock:
-                    if resp.status == 200:
-                        self.ok += 1
-                        self.servers.add(body)
-                    else:
-                        self.failed.append(f"status {resp.status}")
-            except OSError as exc:
-                with self._lock:
-                    self.failed.append(repr(exc))
-            finally:
-                conn.close()
-
-    def __enter__(self) -> Load:
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(15)
 
 
 @pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is a test dependency")
@@ -110,3 +66,26 @@ def test_gunicorn_scaled_and_restarted_under_load_drops_nothing(
         wait_for(lambda: load.ok > before + 40, timeout=30)
     assert load.failed == [], load.failed[:5]
     assert load.ok > 100
+
+
+@pytest.mark.skipif(not GUNICORN.exists(), reason="gunicorn is a test dependency")
+def test_gunicorn_tells_it_is_ready_over_notify(daemon_factory: Any, tmp_path: Path) -> None:
+    # gunicorn's arbiter sends READY=1 and a STATUS= once it listens, as under systemd.
+    (tmp_path / "app.py").write_text(APP)
+    d = daemon_factory(
+        '[sockets.web]\nhost = "127.0.0.1"\nport = 0\n'
+        "[watchers.web]\n"
+        f'cmd = "{GUNICORN} --bind fd://$(circus.sockets.web) --workers 2 app:app"\n'
+        f'working_dir = "{tmp_path}"\nuse_sockets = true\ngraceful_timeout = 15\n'
+        "[watchers.web.ready]\nnotify = true\nstart_timeout = 30\n"
+    )
+
+    def ready() -> dict[str, Any] | None:
+        details = d.call("status", name="web")["details"]
+        return details if details["ready"] == 1 else None
+
+    details = wait_for(ready, timeout=30)
+    ((pid, health),) = details["health"].items()
+    assert health["health"] == "ready"
+    assert health["status"] == "Gunicorn arbiter booted"
+    assert [int(pid)] == d.pids("web")

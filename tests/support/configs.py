@@ -74,7 +74,11 @@ def _ini_value(value: Any) -> str:
 
 
 def circus_ini(
-    endpoints: dict[str, str], watchers: Watchers, stats: bool, check_delay: float | None = 0.5
+    endpoints: dict[str, str],
+    watchers: Watchers,
+    stats: bool,
+    check_delay: float | None = 0.5,
+    sockets: Watchers | None = None,
 ) -> str:
     """The same watchers as a circus.ini for the reference circusd.
 
@@ -94,6 +98,10 @@ def circus_ini(
     if stats:
         lines += [f"stats_endpoint = {endpoints['stats_endpoint']}", "statsd = true"]
     lines.append("")
+    for name, options in (sockets or {}).items():
+        lines.append(f"[socket:{name}]")
+        lines.extend(f"{k} = {_ini_value(v)}" for k, v in options.items())
+        lines.append("")
     for name, options in watchers.items():
         lines.append(f"[watcher:{name}]")
         lines.extend(f"{k} = {_ini_value(v)}" for k, v in options.items() if k != "env")

@@ -252,15 +252,16 @@ def start_circusd(
     stats: bool = False,
     *,
     check_delay: float | None = 0.5,
+    sockets: Watchers | None = None,
     make: type[S] = Supervisor,  # type: ignore[assignment]
     timeout: float = 20.0,
     **extra: Any,
 ) -> S:
-    """Circus 0.19's real circusd on the same watchers (see `circus_ini`)."""
+    """Circus 0.19's real circusd on the same watchers and `sockets` (see `circus_ini`)."""
     directory.mkdir(parents=True, exist_ok=True)
     endpoints = ipc_endpoints(directory)
     ini = directory / "circus.ini"
-    ini.write_text(circus_ini(endpoints, watchers, stats, check_delay))
+    ini.write_text(circus_ini(endpoints, watchers, stats, check_delay, sockets))
     log = directory / "circusd.log"
     proc = _launch([CIRCUSD, str(ini)], directory, log)
     extra.setdefault("label", "circusd")

@@ -68,10 +68,11 @@ async def _bring_up(watcher: Watcher, count: int) -> list[Process] | str:
 
 async def _first_problem(fresh: list[Process]) -> str | None:
     """Wait until every new process is ready; the first reason one never will be, or None."""
-    outcomes = [p.health.outcome for p in fresh if p.health is not None]
-    for reason in await asyncio.gather(*outcomes):
+    watched = [p for p in fresh if p.health is not None]
+    reasons = await asyncio.gather(*(p.health.outcome for p in watched if p.health is not None))
+    for proc, reason in zip(watched, reasons, strict=True):
         if reason is not None:
-            return f"a new process was not ready: {reason}"
+            return f"new process {proc.pid}: {reason}"
     return None
 
 

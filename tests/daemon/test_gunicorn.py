@@ -35,6 +35,8 @@ def test_gunicorn_scaled_and_restarted_under_load_drops_nothing(
         '--graceful-timeout 10 app:app"\n'
         f'working_dir = "{tmp_path}"\nuse_sockets = true\nnumprocesses = 1\n'
         "graceful_timeout = 15\n"
+        # `reload` below is a rolling one: each new gunicorn says READY=1 before an old stops.
+        "[watchers.web.ready]\nnotify = true\nstart_timeout = 60\n"
     )
     port = d.call("listsockets")["sockets"][0]["port"]
     d.wait_pids("web", 1)

@@ -11,6 +11,7 @@ import pytest
 
 from daemon import events
 from daemon.errors import Refused
+from daemon.reload import reread_config
 from tests.support.core import running_core
 from tests.support.waiting import eventually
 
@@ -133,3 +134,44 @@ async def test_without_a_probe_a_roll_replaces_one_at_a_time(short_path: Path) -
         ][2:]
         # a new one, then an old one stops; again
         assert kinds == [("Spawned", False), ("Stopping", True)] * 2
+
+
+async def test_a_changed_configuration_rolls_the_same_way(short_path: Path) -> None:
+    # reloadconfig and SIGHUP: a change that needs new processes replaces them as `reload`
+    # does, never below the target, and an aborted roll is reported, the old ones serving on.
+    script = _server(short_path)
+    (short_path / "ok").touch()
+    (short_path / "gate").touch()
+    async with running_core(short_path, _body(script)) as (arbiter, recorder):
+        web = arbiter.get("web")
+        await eventually(lambda: web.ready() == 3)
+        before = set(web.pids())
+        start = len(recorder.events)
+        config = arbiter.config.path
+        assert config is not None
+        config.write_text(
+            config.read_text().replace(
+                "graceful_timeout = 2", 'env = { V = "2" }\ngraceful_timeout = 2'
+            )
+        )
+        changes = await reread_config(arbiter)
+        assert changes.changed == ["web"] and changes.failed == []
+        assert not set(web.pids()) & before and web.ready() == 3
+        assert min(_ready_counts(recorder.events)[start:]) >= 3
+        assert [e.phase for e in recorder.of(events.Rolling)][-1] == "done"
+
+        before = set(web.pids())
+        (short_path / "ok").unlink()
+        config.write_text(
+            config.read_text()
+            .replace('V = "2"', 'V = "3"')
+            .replace("start_timeout = 30", "start_timeout = 0.5")
+        )
+        changes = await reread_config(arbiter)
+        assert changes.changed == ["web"]
+        (failed,) = changes.failed
+        new = [e.pid for e in recorder.of(events.Spawned) if e.pid not in before][-1]
+        assert failed.startswith(
+            f"web: rolling reload of web aborted: new process {new}: not ready within 0.5 s"
+        )
+        assert set(web.pids()) == before and web.ready() == 3

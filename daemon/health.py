@@ -1,5 +1,6 @@
 """One process's health: `starting` until its readiness probe passes, then `ready`, and
-`unhealthy` once its liveness probe failed too often in a row. Probes run as tasks of the event
+`unhealthy` once its liveness probe failed too often in a row; `stopping` once it said
+STOPPING=1 (it no longer counts as ready, and is probed no more). Probes run as tasks of the event
 loop, each bounded by its timeout; what they find is reported to the watcher, which replaces a
 process that never became ready or stopped being alive."""
 
@@ -13,7 +14,7 @@ from typing import Protocol
 from daemon.probe_spec import Probe
 from daemon.probes import LogMatch
 
-STARTING, READY, UNHEALTHY = "starting", "ready", "unhealthy"
+STARTING, READY, UNHEALTHY, STOPPING = "starting", "ready", "unhealthy", "stopping"
 
 
 class Outcome(Protocol):
@@ -96,8 +97,15 @@ class Health:
             self.status = fields["STATUS"]
         if fields.get("WATCHDOG") == "1":
             self._watchdog_at = time.monotonic()
-        if fields.get("STOPPING") == "1":
+        if fields.get("STOPPING") == "1" and not self.stopping:
+            # On its way out by its own decision: what ends it now is its exit, which the
+            # restart policy answers, not a probe that fails while it shuts down.
             self.stopping = True
+            self.state = STOPPING
+            if self._task is not None:
+                self._task.cancel()
+            if not self.outcome.done():
+                self.outcome.set_result("it said STOPPING=1")
 
     # -- probing -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from tui.views import HealthView, ProbeView, RollView, WatcherView
 
 CONDITIONS = ("started", "ready", "completed")
-HEALTHS = ("starting", "ready", "unhealthy")
+HEALTHS = ("starting", "ready", "unhealthy", "stopping")
 # A watcher reads `unhealthy (reason)` this long after one of its processes failed its
 # liveness probe (it may already be replaced: the reason stays in view a while).
 UNHEALTHY_FOR = 60.0

@@ -212,3 +212,28 @@ async def test_a_process_that_stops_feeding_the_watchdog_is_replaced(short_path:
         unready = await eventually(lambda: rec.of(events.Unready, "w"))
         assert unready[0].pid == ready[0].pid
         assert unready[0].reason == "no WATCHDOG=1 for 0.5 s"
+
+
+async def test_stopping_no_longer_counts_as_ready(short_path: Path) -> None:
+    script = _sleeper(
+        short_path,
+        "notify('READY=1')\n"
+        f"while not pathlib.Path({str(short_path)!r}, 'leave').exists():\n"
+        "    notify('WATCHDOG=1')\n"
+        "    time.sleep(0.02)\n"
+        "notify('STOPPING=1')",
+    )
+    body = (
+        f'[watchers.w]\ncmd = "{PY} {script}"\ngraceful_timeout = 1\n'
+        "[watchers.w.ready]\nnotify = true\n[watchers.w.alive]\nwatchdog = 0.3\n"
+    )
+    async with running_core(short_path, body) as (arbiter, rec):
+        watcher = arbiter.watchers["w"]
+        await eventually(lambda: watcher.ready() == 1)
+        (proc,) = watcher.processes.values()
+        (short_path / "leave").touch()
+        await eventually(lambda: watcher.ready() == 0)
+        assert proc.health is not None and proc.health.state == "stopping"
+        # No WATCHDOG=1 since, yet not replaced for it: it is on its way out by itself.
+        await eventually(lambda: proc.uptime > 1.5)
+        assert not rec.of(events.Unready, "w") and proc.alive

@@ -38,7 +38,7 @@ class HealthDesk:
             pid=pid,
             wid=wid,
             env=substitute.process_env(cfg, wid, w.socket_fds) if needs_env else {},
-            cwd=substitute.working_dir(cfg, w.base_dir),
+            cwd=substitute.working_dir(cfg, w.base_dir, wid, w.socket_fds),
             user=cfg.uid,
             group=cfg.gid,
         )

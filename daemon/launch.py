@@ -51,7 +51,7 @@ def launch(
         wid=wid,
         marker=marker,
         env=env,
-        cwd=substitute.working_dir(cfg, base_dir),
+        cwd=substitute.working_dir(cfg, base_dir, wid, socket_fds),
         user=cfg.uid,
         group=cfg.gid,
         stdout=cfg.stdout,

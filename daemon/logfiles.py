@@ -8,7 +8,7 @@ import errno
 import os
 from pathlib import Path
 
-from daemon import trusted
+from daemon import substitute, trusted
 from daemon.logfile import open_log
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
@@ -21,8 +21,8 @@ class LogPlaces:
 
     def paths(self, cfg: WatcherConfig) -> tuple[Path, Path | None]:
         """Where a watcher's stdout and stderr are written (stderr None: with stdout)."""
-        stdout = self._path(cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log"
-        return stdout, self._path(cfg.stderr_file)
+        stdout = self._path(cfg, cfg.stdout_file) or self.state_dir / "logs" / f"{cfg.name}.log"
+        return stdout, self._path(cfg, cfg.stderr_file)
 
     def check(self, cfg: WatcherConfig) -> None:
         """Open (making them if need be) a watcher's log files once, and say why one cannot be
@@ -55,8 +55,8 @@ class LogPlaces:
             backup_count=cfg.backup_count,
         )
 
-    def _path(self, value: str | None) -> Path | None:
+    def _path(self, cfg: WatcherConfig, value: str | None) -> Path | None:
         if not value:
             return None
-        path = Path(os.path.expanduser(value))
-        return path if path.is_absolute() else self.base_dir.absolute() / path
+        # `$(circus.env.LOGDIR)/web.log`, as Circus's stdout_stream.filename allows.
+        return substitute.watcher_path(cfg, value, self.base_dir.absolute())

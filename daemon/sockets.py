@@ -9,6 +9,7 @@ import socket
 import stat
 from pathlib import Path
 
+from daemon import substitute
 from daemon.config import SocketConfig
 
 
@@ -33,10 +34,8 @@ class ManagedSocket:
     def path(self) -> Path | None:
         if self.config.path is None:
             return None
-        path = Path(os.path.expanduser(self.config.path))
-        if not path.is_absolute() and self.base_dir is not None:
-            path = self.base_dir / path
-        return path
+        # `$(circus.env.RUN)/web.sock`: the daemon's environment, as circusd reads it.
+        return substitute.daemon_path(self.config.path, self.base_dir)
 
     def bind(self) -> None:
         cfg = self.config

@@ -23,7 +23,7 @@ from daemon.convert.ini import CircusIni
 from daemon.convert.render import WatcherDraft, render
 from daemon.convert.streams import convert_streams
 from daemon.options import check_option, make_watcher_config
-from daemon.substitute import lower_socket_names, variables
+from daemon.substitute import from_circus_env_value, lower_socket_names, variables
 
 
 class Converter:
@@ -265,14 +265,24 @@ class Converter:
     # -- [env] and [env:NAMES] -------------------------------------------------------------
 
     def apply_env(self, watchers: list[WatcherDraft]) -> None:
+        # `$PATH:/opt/extra` as circusd expands it, and any other `$` kept as it was.
         if self.ini.has("env"):
-            common = self.ini.items("env")
+            # circusd replaces $(circus.env.…) in [env] as it reads the file; so does this
+            # daemon (from its environment too).
+            common = {k: from_circus_env_value(v) for k, v in self.ini.items("env").items()}
             for watcher in watchers:
                 watcher.env.update(common)
         for section in self.ini.sections():
             if not section.startswith("env:"):
                 continue
             values = self.ini.items(section)
+            for key, value in values.items():
+                if any(True for _ in variables(value)):
+                    self.warn(
+                        f"[{section}] {key}: circusd passes $(circus.…) in an [env:...] value "
+                        "as written; this daemon replaces it"
+                    )
+                values[key] = from_circus_env_value(value)
             for pattern in (p.strip() for p in section.split(":", 1)[1].split(",")):
                 matched = [w for w in watchers if fnmatchcase(w.original, pattern)]
                 if not matched:

@@ -331,3 +331,28 @@ def test_output_streams(
     watcher = load_toml(tmp_path, text).watchers["a"]
     assert {key: getattr(watcher, key) for key in expected} == expected
     assert got == warnings
+
+
+def test_env_values_mean_what_they_meant_to_circusd(tmp_path: Path) -> None:
+    ini = (
+        "[watcher:a]\ncmd = python3 app.py\n\n"
+        "[env:a]\nPATH = $PATH:/opt/extra\nSECRET = pa$word\nHOMEDIR = $HOMEx\n"
+    )
+    text, warnings = convert_file(tmp_path, ini)
+    assert 'PATH = "${PATH}:/opt/extra"' in text
+    assert 'SECRET = "pa$$word"' in text
+    assert 'HOMEDIR = "${HOME}x"' in text
+    assert not any("env" in w for w in warnings), warnings
+    config = load_toml(tmp_path, text)
+    assert config.watchers["a"].env["PATH"] == "${PATH}:/opt/extra"
+
+
+def test_circus_variables_in_env_values_are_noted(tmp_path: Path) -> None:
+    ini = "[watcher:a]\ncmd = x\n\n[env:a]\nW = $(circus.wid)\n"
+    _, warnings = convert_file(tmp_path, ini)
+    said = "[env:a] W: circusd passes $(circus.…) in an [env:...] value as written"
+    assert any(said in w for w in warnings), warnings
+    # In the common [env] circusd replaces them too: nothing to say.
+    ini = "[watcher:a]\ncmd = x\n\n[env]\nW = $(circus.env.HOME)\n"
+    _, warnings = convert_file(tmp_path, ini)
+    assert not any("[env" in w for w in warnings), warnings

@@ -10,11 +10,15 @@ import pytest
 
 from daemon.options import WatcherConfig
 from daemon.substitute import (
+    daemon_path,
     expand,
+    expand_env_value,
+    from_circus_env_value,
     lower_socket_names,
     process_argv,
     process_env,
     variables,
+    watcher_path,
     working_dir,
 )
 
@@ -33,7 +37,6 @@ def test_variables_in_either_spelling_and_any_case() -> None:
         ("$(CIRCUS.Sockets.Web)", "Sockets.Web"),
     ]
     assert [v.socket for v in found] == [None, None, "Web"]
-    assert [v.replaced for v in found] == [True, True, False]
 
 
 def test_no_variables() -> None:
@@ -59,10 +62,20 @@ def test_a_socket_nobody_defined_is_an_error() -> None:
         replace("$(circus.sockets.nope)")
 
 
+def test_any_case_is_replaced_as_circus_does() -> None:
+    for text in ("$(CIRCUS.wid)", "$(circus.WID)", "((Circus.Wid))"):
+        assert replace(text) == "2"
+    assert replace("$(CIRCUS.ENV.USER_X)", {"USER_X": "u"}) == "u"
+    # An env name as written first, then ignoring case (Circus lower-cases both sides).
+    assert replace("$(circus.env.user_x)", {"USER_X": "u"}) == "u"
+    assert replace("$(circus.env.Path)", {"PATH": "/p", "Path": "/mine"}) == "/mine"
+
+
 def test_what_is_left_as_written() -> None:
-    # Upper-case "circus." and kinds, and unknown kinds, are not replaced (yet).
-    for text in ("$(CIRCUS.wid)", "$(circus.WID)", "$(circus.Env.X)", "$(circus.name)"):
+    # Unknown kinds, and a wid where no process is meant (a log file's name).
+    for text in ("$(circus.name)", "$(circus.wid.x)", "$(circus.env)"):
         assert replace(text, {"X": "1"}) == text
+    assert expand("$(circus.wid)", wid=None, env={}, sockets={}) == "$(circus.wid)"
 
 
 def test_a_non_ascii_name_is_replaced_like_any_other() -> None:
@@ -105,8 +118,8 @@ def test_env_values_read_the_environment_built_so_far(monkeypatch: pytest.Monkey
     )
     env = process_env(cfg, 3, {"web": 9})
     assert env["SECOND"] == "one-two"
-    # Without copy_env the daemon's variables are not there to read, only PATH.
-    assert env["HOME_SEEN"] == "[]"
+    # The daemon's variables are read, though without copy_env they are not passed on.
+    assert env["HOME_SEEN"] == "[/home/x]"
     assert env["FD"] == "9"
     assert env["PATH"] == os.environ.get("PATH", os.defpath)
     assert (env["CIRCUS_TUI_WATCHER"], env["CIRCUS_TUI_WID"]) == ("web", "3")
@@ -121,3 +134,69 @@ def test_working_dir(tmp_path: Path) -> None:
     assert working_dir(config(working_dir="rel"), tmp_path) == str(tmp_path / "rel")
     assert working_dir(config(working_dir="rel"), None) == "rel"
     assert working_dir(config(working_dir="~/x"), tmp_path) == os.path.expanduser("~/x")
+
+
+def test_env_values_expand_dollar_names_as_a_shell_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CT_SUBST_DIR", "/srv")
+    monkeypatch.delenv("CT_SUBST_UNSET", raising=False)
+    cfg = config(
+        env={
+            "PATH": "$PATH:/opt/extra",
+            "DATA": "${CT_SUBST_DIR}/data",
+            "LOGS": "$DATA/logs",  # an earlier entry, as written before
+            "PRICE": "$$5 and $$CT_SUBST_DIR",
+            "NONE": "[$CT_SUBST_UNSET]",
+            "ODD": "a$ b$1 $-",  # not a name: left as written
+            "MIXED": "$(circus.wid):$CT_SUBST_DIR:$$(circus.wid)",
+        }
+    )
+    env = process_env(cfg, 4, {})
+    assert env["PATH"] == os.environ.get("PATH", os.defpath) + ":/opt/extra"
+    assert env["DATA"] == "/srv/data"
+    assert env["LOGS"] == "/srv/data/logs"
+    assert env["PRICE"] == "$5 and $CT_SUBST_DIR"
+    assert env["NONE"] == "[]"
+    assert env["ODD"] == "a$ b$1 $-"
+    assert env["MIXED"] == "4:/srv:$(circus.wid)"
+    # The command line reads the values expanded.
+    argv_cfg = config(args=["$(circus.env.LOGS)"], env=cfg.env)
+    assert process_argv(argv_cfg, 1, {})[1] == "/srv/data/logs"
+
+
+def test_expand_env_value_alone() -> None:
+    env = {"A": "1", "a": "low"}
+    assert expand_env_value("$A${a}$(circus.env.A)", wid=1, env=env, sockets={}) == "1low1"
+
+
+def test_paths_take_circus_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CT_SUBST_RUN", "/run/x")
+    cfg = config(env={"LOGDIR": "/var/log/app"}, working_dir="$(circus.env.LOGDIR)/w$(circus.wid)")
+    assert working_dir(cfg, tmp_path, wid=3) == "/var/log/app/w3"
+    assert watcher_path(cfg, "$(circus.env.LOGDIR)/web.log", tmp_path) == Path(
+        "/var/log/app/web.log"
+    )
+    assert watcher_path(cfg, "$(CIRCUS.ENV.ct_subst_run)/a.log", tmp_path) == Path("/run/x/a.log")
+    assert (
+        watcher_path(cfg, "logs/$(circus.wid).log", tmp_path) == tmp_path / "logs/$(circus.wid).log"
+    )
+    assert daemon_path("$(circus.env.CT_SUBST_RUN)/web.sock", tmp_path) == Path("/run/x/web.sock")
+    assert daemon_path("rel.sock", tmp_path) == tmp_path / "rel.sock"
+
+
+def test_a_circus_env_value_keeps_its_meaning() -> None:
+    assert from_circus_env_value("$PATH:/opt/extra") == "${PATH}:/opt/extra"
+    # circusd's name ends where upper case does, and lower case is not expanded at all.
+    assert from_circus_env_value("$HOMEx") == "${HOME}x"
+    assert from_circus_env_value("pa$word and $") == "pa$$word and $$"
+    assert from_circus_env_value("${HOME}") == "$${HOME}"
+    assert from_circus_env_value("$(circus.wid) $(CIRCUS.ENV.X)") == "$(circus.wid) $(CIRCUS.ENV.X)"
+    # What the conversion writes expands, here, as circusd expanded the original.
+    env = {"PATH": "/bin", "HOME": "/h"}
+    for circus_value, circusd_gave in [
+        ("$PATH:/opt/extra", "/bin:/opt/extra"),
+        ("$HOMEx", "/hx"),
+        ("pa$word", "pa$word"),
+        ("${HOME}", "${HOME}"),
+    ]:
+        ours = expand_env_value(from_circus_env_value(circus_value), wid=1, env=env, sockets={})
+        assert ours == circusd_gave

@@ -18,6 +18,7 @@ from daemon.config import Config, ConfigError, save_config
 from daemon.dependencies import Blocker, dependency_order, unmet
 from daemon.endpoints import check_endpoint
 from daemon.errors import Refused, SystemRefused, UnknownWatcher, WatcherExists
+from daemon.hooks import ArbiterView
 from daemon.logfile import LogFile
 from daemon.logfiles import LogPlaces
 from daemon.notify import Notifier
@@ -281,6 +282,7 @@ class Arbiter(Sampling):
             configure_output=self._configure_output,
             notify_socket=self.notify_path,
             waits_for=self.waits_for,
+            arbiter_view=self.hook_view,
         )
         self._configure_output(watcher)
         self.watchers[cfg.name.lower()] = watcher
@@ -320,6 +322,15 @@ class Arbiter(Sampling):
         if watcher is None:
             raise UnknownWatcher(name)
         return watcher
+
+    def hook_view(self) -> ArbiterView:
+        """What a Python hook sees as `arbiter` (daemon.hooks)."""
+        return ArbiterView(
+            self.endpoint,
+            self.pubsub_endpoint,
+            self.stats_endpoint,
+            [w.hook_view() for w in self.watchers.values()],
+        )
 
     def all_watchers(self) -> list[Watcher]:
         """In the order they were added."""

@@ -146,7 +146,16 @@ _COMMANDS = (
     Command(
         "stats",
         "cpu and memory per process",
-        (SOME_NAME, Param("pid", "one process", "process", "?", int)),
+        (
+            SOME_NAME,
+            Param("pid", "one process", "process", "?", int),
+            Param(
+                "--extended",
+                "what the extended_stats hook adds",
+                prop="extended",
+                switch=True,
+            ),
+        ),
         human=ctl_output.stats,
     ),
     Command("dstats", "the daemon's own stats", human=ctl_output.daemon_stats),

@@ -112,6 +112,21 @@ class Rolling(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class HookSucceeded(Event):
+    """A hook (daemon.hooks) ran and answered, yes or no."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class HookFailed(Event):
+    """A hook raised, exited with a failure, timed out or could not be run."""
+
+    name: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatusText(Event):
     """A process said STATUS=… on the notify socket."""
 

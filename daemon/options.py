@@ -15,6 +15,7 @@ from daemon.checks import CheckError as OptionError
 from daemon.checks import did_you_mean, signal_name
 from daemon.checks import name as check_name
 from daemon.checks import signal_number as parse_signal
+from daemon.hook_spec import Hooks
 from daemon.probe_spec import ALIVE_KINDS, READY_KINDS, Probe
 
 # Names other modules import from here (commands.py, config); the rules live in checks.
@@ -110,6 +111,14 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
         plain=lambda p: p.as_table(alive=True),
     ),
     Option("max_surge", checks.integer(1, 1000), 1, "replacements at a time in a reload", False),
+    Option(
+        "hooks",
+        checks.hooks,
+        None,
+        "Circus's hooks: a Python callable or a command for each, and their timeout",
+        restart=False,
+        plain=lambda h: h.as_table(),
+    ),
     Option("autostart", checks.boolean, True, "start with the daemon", restart=False),
     Option("priority", checks.integer(), 0, "higher starts first, stops last", restart=False),
     Option("singleton", checks.boolean, False, "never more than one process", restart=False),
@@ -184,6 +193,7 @@ class WatcherConfig:
     ready: Probe | None = None
     alive: Probe | None = None
     max_surge: int = 1
+    hooks: Hooks | None = None
     autostart: bool = True
     priority: int = 0
     singleton: bool = False
@@ -239,7 +249,7 @@ class WatcherConfig:
 
 
 # Options whose value is a table, settable one key at a time (`set web ready.timeout 5`).
-TABLE_OPTIONS = ("ready", "alive", "depends_on", "env")
+TABLE_OPTIONS = ("ready", "alive", "depends_on", "env", "hooks")
 _PROBE_KINDS = {"ready": READY_KINDS, "alive": ALIVE_KINDS}
 
 

@@ -96,6 +96,8 @@ class Process:
         self.started = time.time()
         self.started_mono = time.monotonic()
         self.stopping = False
+        # Done once the signal hooks of its stop have run (daemon.watcher_hooks).
+        self.signal_hooks: asyncio.Future[None] | None = None
         self.expired = False  # stopped for max_age: to be replaced, not counted as a failure
         # Set when its probes gave up on it: "start_timeout" or "unready" (daemon.health);
         # `replaced_for` too when that makes the watcher replace it (not in a rolling reload,
@@ -228,16 +230,19 @@ class Process:
         if recursive:
             tree.signal_all(procfs.descendants([self.pid]), sig)
 
-    async def stop(self, sig: int, graceful_timeout: float) -> ExitStatus:
-        """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains."""
+    async def stop(self, sig: int, graceful_timeout: float, send: bool = True) -> ExitStatus:
+        """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains.
+        `send` False: no signal first (a before_signal hook said no), only the wait."""
         self.stopping = True
         # Scans of /proc are shared by stops running together (a watcher stopping a thousand
         # processes); staleness only adds candidates, each checked again before it counts.
         members = set()
         if self.status is None:
             members = tree.program_tree(self.pid, self.marker, max_age=SCAN_REUSE)
-            tree.signal_group(self.pid, sig)
-        tree.signal_all(members, sig)
+            if send:
+                tree.signal_group(self.pid, sig)
+        if send:
+            tree.signal_all(members, sig)
         deadline = time.monotonic() + graceful_timeout
         if self.status is None:
             with contextlib.suppress(TimeoutError):

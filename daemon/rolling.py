@@ -57,7 +57,7 @@ async def _bring_up(watcher: Watcher, count: int) -> list[Process] | str:
     """`count` new processes, or why one could not be started (those started are stopped)."""
     fresh: list[Process] = []
     for _ in range(count):
-        proc = watcher.spawn_one()
+        proc = await watcher.spawn_one()
         if proc is None:
             await _stop(watcher, fresh)
             return watcher.reason or "a new process could not be started"

@@ -25,6 +25,7 @@ from daemon.output import OutputLog
 from daemon.process import SCAN_REUSE, Process, end_processes
 from daemon.respawn import Respawning
 from daemon.states import ACTIVE, COMPLETED, FAILED, STARTING, STOPPED, STOPPING, WAITING
+from daemon.watcher_hooks import ArbiterViews, Hooked
 
 log = logging.getLogger("circus-tui")
 
@@ -45,7 +46,7 @@ Emit = Callable[[events.Event], None]
 SHORTAGE_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
 
 
-class Watcher(Respawning):
+class Watcher(Respawning, Hooked):
     def __init__(
         self,
         config: WatcherConfig,
@@ -59,6 +60,7 @@ class Watcher(Respawning):
         rng: Callable[[], float] = random.random,
         notify_socket: str | None = None,
         waits_for: Callable[[Watcher], Blocker | None] | None = None,
+        arbiter_view: ArbiterViews | None = None,
     ) -> None:
         self.config = config
         self.notify_socket = notify_socket
@@ -94,6 +96,7 @@ class Watcher(Respawning):
         self._leftover_tasks: set[asyncio.Task[None]] = set()
         # wid -> success, for processes whose place stays empty (one-shots, on-failure).
         self._done: dict[int, bool] = {}
+        self._setup_hooks(arbiter_view)
 
     # -- queries ------------------------------------------------------------------------
 
@@ -128,7 +131,7 @@ class Watcher(Respawning):
         )
 
     def _missing(self) -> int:
-        return self.numprocesses - len(self.live()) - len(self._done)
+        return self.numprocesses - len(self.live()) - len(self._done) - len(self._pending)
 
     def running(self) -> int:
         return sum(1 for p in self.processes.values() if p.alive)
@@ -151,6 +154,10 @@ class Watcher(Respawning):
                     self.emit(events.Waiting(self.name, f"waiting for {blocker.text}"))
                 return False
             self.waiting_on = None
+            if not await self.hook_runner.run("before_start"):
+                # As circusd: the start is abandoned, and the watcher stays as it was.
+                self.reason = "start abandoned: the before_start hook said no"
+                return False
             self._cancel_retry()
             self.policy.reset()
             self._done.clear()
@@ -160,6 +167,11 @@ class Watcher(Respawning):
             self.started_at = time.time()
             self.emit(events.Started(self.name))
             await self._fill(warm=True)
+            if not await self.hook_runner.run("after_start"):
+                await self._stop_all()
+                self.reason = "stopped: the after_start hook said no"
+                self.emit(events.Stopped(self.name))
+                return False
             if self.state == STARTING:
                 self.state = ACTIVE
             return True
@@ -168,15 +180,21 @@ class Watcher(Respawning):
         async with self.lock:
             if self.state == STOPPED and not self.processes:
                 return False
-            await self._stop_all()
+            await self._stop_between_hooks()
             self.emit(events.Stopped(self.name))
             return True
 
     async def restart(self) -> None:
         async with self.lock:
-            await self._stop_all()
+            await self._stop_between_hooks()
             self.emit(events.Stopped(self.name))
         await self.start()
+
+    async def _stop_between_hooks(self) -> None:
+        # Their answers do not matter (as in circusd): the stop happens.
+        await self.hook_runner.run("before_stop")
+        await self._stop_all()
+        await self.hook_runner.run("after_stop")
 
     async def scale(self, target: int | None = None, delta: int = 0) -> int:
         """Set the target, or move it by `delta` under the lock so that concurrent
@@ -245,7 +263,10 @@ class Watcher(Respawning):
                 if self._missing() <= 0:
                     break
             first = False
-            if self._spawn() is None:
+            if self.hooks_around_spawn:
+                if await self._spawn_hooked(self._next_wid()) is None:
+                    return
+            elif self._spawn() is None:
                 return
 
     async def _reconcile(self) -> None:
@@ -269,8 +290,10 @@ class Watcher(Respawning):
     async def fill(self) -> None:
         await self._fill(warm=False)
 
-    def spawn_one(self) -> Process | None:
-        return self._spawn()
+    async def spawn_one(self) -> Process | None:
+        if self.hooks_around_spawn:
+            return await self._spawn_hooked(self._next_wid())
+        return self._launch_one(self._next_wid())
 
     async def stop_process(self, proc: Process) -> None:
         await self._stop_process(proc)
@@ -304,19 +327,37 @@ class Watcher(Respawning):
         proc.stopping = True
         self.emit(events.Stopping(self.name, proc.pid))
         timeout = self.config.graceful_timeout if graceful_timeout is None else graceful_timeout
-        await proc.stop(sig or self.config.stop_signal, timeout)
+        signum = sig or self.config.stop_signal
+        if self.hook_runner.has("before_signal") or self.hook_runner.has("after_signal"):
+            await self._stop_between_signal_hooks(proc, signum, timeout)
+        else:
+            await proc.stop(signum, timeout)
         # The exit watcher removes it and reports the reap; wait for that so callers see a
         # settled state.
         task = self._exit_tasks.get(proc)
         if task is not None:
             await asyncio.shield(task)
 
-    def _spawn(self) -> Process | None:
-        used = {p.wid for p in self.live()} | set(self._done)
-        wid = next(i for i in range(1, len(used) + 2) if i not in used)
+    def _next_wid(self) -> int:
+        used = {p.wid for p in self.live()} | set(self._done) | self._pending
+        return next(i for i in range(1, len(used) + 2) if i not in used)
+
+    def _spawn(self) -> Process | bool | None:
+        """A process for the lowest free place; True when hooks run around the spawn (it
+        happens in a task of its own); None when it could not start."""
+        if not self.hooks_around_spawn:
+            return self._launch_one(self._next_wid())
+        wid = self._next_wid()
+        self._pending.add(wid)  # held from now, before the task runs
+        task = asyncio.ensure_future(self._spawn_hooked(wid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    def _launch_one(self, wid: int) -> Process | None:
         self._spawn_seq += 1
         marker = f"{self.instance}/{self.name}/{wid}/{self._spawn_seq}"
-        cfg = self.config
+        cfg = self.spawn_config()
         try:
             proc = launch(
                 cfg,
@@ -363,6 +404,7 @@ class Watcher(Respawning):
         self.processes.pop(proc.pid, None)
         if proc.health is not None:
             proc.health.ended(status.describe())
+        self._reap_hooks(proc, status)
         cause = proc.cause or (
             "stopped" if proc.stopping else "signal" if status.signal is not None else "exit"
         )

@@ -198,6 +198,15 @@ def _stop(w: WatcherView, body: dict[str, Any], now: float) -> str:
     return "stop"
 
 
+def _hook_success(w: WatcherView, body: dict[str, Any], now: float) -> str:
+    return f"hook {_line(readiness.text(body.get('name')) or '?')} ran"
+
+
+def _hook_failure(w: WatcherView, body: dict[str, Any], now: float) -> str:
+    name = _line(readiness.text(body.get("name")) or "?")
+    return f"hook {name} failed: {_line(readiness.text(body.get('error')) or 'no reason given')}"
+
+
 Apply = Callable[[WatcherView, dict[str, Any], float], str]
 
 APPLY: dict[str, Apply] = {
@@ -217,6 +226,8 @@ APPLY: dict[str, Apply] = {
     "waiting": _waiting,
     "completed": _completed,
     "roll": _roll,
+    "hook_success": _hook_success,
+    "hook_failure": _hook_failure,
 }
 
 

@@ -27,6 +27,7 @@ from daemon.checks.base import (
     check,
     did_you_mean,
 )
+from daemon.checks.hooks import hooks
 from daemon.checks.identity import (
     MAX_ID,
     RESERVED_NAMES,
@@ -99,6 +100,7 @@ __all__ = [
     "environment",
     "exit_codes",
     "group",
+    "hooks",
     "host",
     "host_port",
     "http_url",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daemon.commands.props import _int, _require, _str, _watcher
+from daemon.commands.props import _bool, _int, _require, _str, _watcher
 from daemon.commands.registry import command
 from daemon.protocol import MESSAGE_ERROR, ProtocolError
 from daemon.wire.core import Core, WatcherView
@@ -79,30 +79,42 @@ async def cmd_status(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     return {"statuses": statuses(watchers), "details": {w.name: details(w) for w in watchers}}
 
 
-def _watcher_infos(core: Core, watcher: WatcherView) -> dict[str, Any]:
-    return {
+async def _watcher_infos(
+    core: Core, watcher: WatcherView, extended: bool = False
+) -> dict[str, Any]:
+    infos = {
         str(pid): process_info(pid, wid=p.wid, started=p.started, sample=core.last_sample(pid))
         for pid, p in sorted(watcher.processes.items())
     }
+    if extended:
+        # Circus's extended_stats hook adds to each process's figures.
+        for pid, info in infos.items():
+            await watcher.extended_stats(int(pid), info)
+    return infos
 
 
 @command("stats")
 async def cmd_stats(core: Core, props: dict[str, Any]) -> dict[str, Any]:
+    extended = _bool(props, "extended")
     if _str(props, "name") is None:
-        return {"infos": {w.name: _watcher_infos(core, w) for w in core.sorted_watchers()}}
+        return {
+            "infos": {
+                w.name: await _watcher_infos(core, w, extended) for w in core.sorted_watchers()
+            }
+        }
     watcher = _watcher(core, props)
     if props.get("process") is not None:
         pid = _int(props, "process")
         proc = watcher.processes.get(pid or 0)
         if proc is None:
             raise ProtocolError(f"process {pid!r} not found in {watcher.name!r}", MESSAGE_ERROR)
-        return {
-            "process": pid,
-            "info": process_info(
-                proc.pid, wid=proc.wid, started=proc.started, sample=core.last_sample(proc.pid)
-            ),
-        }
-    return {"name": watcher.name, "info": _watcher_infos(core, watcher)}
+        info = process_info(
+            proc.pid, wid=proc.wid, started=proc.started, sample=core.last_sample(proc.pid)
+        )
+        if extended:
+            await watcher.extended_stats(proc.pid, info)
+        return {"process": pid, "info": info}
+    return {"name": watcher.name, "info": await _watcher_infos(core, watcher, extended)}
 
 
 @command("dstats")

@@ -207,6 +207,10 @@ async def cmd_set(core: Core, props: dict[str, Any]) -> None:
         _check_dependencies(core, new)
     if {"stdout_file", "stderr_file"} & set(changes):
         _check_log_files(core, new)
+    if "hooks" in changes:
+        problem = await watcher.hooks_problem(new.hooks)
+        if problem is not None:
+            raise ProtocolError(problem, MESSAGE_ERROR)
     numprocesses = changes.pop("numprocesses", None)
     target = watcher.numprocesses if numprocesses is None else numprocesses
     try:

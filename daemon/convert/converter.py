@@ -152,6 +152,8 @@ class Converter:
                 self.watcher_option(watcher, key, value, streams)
             for option, text in convert_streams(watcher, streams, self.warn):
                 self.watcher_option(watcher, option, text, {}, shared=True)
+            if watcher.hooks:
+                self.watcher_hooks(watcher)
             if "cmd" not in watcher.values:
                 self.warn(f"watcher {original}: no cmd; left out")
                 continue
@@ -216,6 +218,8 @@ class Converter:
         elif key.startswith(("stdout_stream.", "stderr_stream.")):
             stream, option = key.split(".", 1)
             streams.setdefault(stream, {})[option] = value
+        elif key.startswith("hooks."):
+            watcher.hooks[key.removeprefix("hooks.")] = value.strip()
         elif key in ("close_child_stdout", "close_child_stderr"):
             if checks.is_true(value):
                 watcher.values[key.removeprefix("close_child_")] = "discard"
@@ -225,6 +229,20 @@ class Converter:
             self.warn(f"watcher {name}: {key} {WATCHER_NOTES[key]}")
         else:
             self.warn(f"watcher {name}: {key} is not supported")
+
+    def watcher_hooks(self, watcher: WatcherDraft) -> None:
+        """Circus's hooks carry over as they are ("module.function" and its ", true"); one
+        this daemon cannot take is left out with the reason."""
+        kept: dict[str, str] = {}
+        for hook, value in watcher.hooks.items():
+            try:
+                check_option("hooks", {hook: value})
+            except CheckError as exc:
+                self.warn(f"watcher {watcher.name}: {exc.key} = {value!r} left out: {exc.message}")
+                continue
+            kept[hook] = value
+        if kept:
+            watcher.values["hooks"] = check_option("hooks", kept)
 
     def check_watcher(self, watcher: WatcherDraft) -> None:
         """Drop what the two options check together refuses (a singleton with 3 processes),

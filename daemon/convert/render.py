@@ -25,6 +25,8 @@ class WatcherDraft:
     env: dict[str, str] = field(default_factory=dict)
     # TOML spellings that read better than the checked values (args as written, "QUIT").
     spelled: dict[str, Any] = field(default_factory=dict)
+    # hooks.NAME values as written, checked together once the section is read.
+    hooks: dict[str, str] = field(default_factory=dict)
 
 
 def render(

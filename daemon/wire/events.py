@@ -25,6 +25,8 @@ TOPICS: dict[type[events.Event], str] = {
     events.Waiting: "waiting",
     events.Rolling: "roll",
     events.StatusText: "status",
+    events.HookSucceeded: "hook_success",
+    events.HookFailed: "hook_failure",
     events.BackingOff: "backoff",
     events.Failed: "failed",
     events.Completed: "completed",

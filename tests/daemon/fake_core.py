@@ -97,6 +97,16 @@ class FakeWatcher:
     async def reload(self, graceful: bool = True) -> None:
         self.calls.append(("reload", graceful))
 
+    async def hooks_problem(self, hooks: Any) -> str | None:
+        for name, hook in (hooks.hooks if hooks is not None else {}).items():
+            if hook.target == "missing.hook":
+                return f"hooks.{name}: cannot import missing"
+        return None
+
+    async def extended_stats(self, pid: int, stats: dict[str, Any]) -> None:
+        self.calls.append(("extended_stats", pid))
+        stats["extended"] = True
+
     async def scale(self, target: int | None = None, delta: int = 0) -> int:
         self.calls.append(("scale", target, delta))
         n = self.numprocesses + delta if target is None else target

@@ -24,6 +24,7 @@ from daemon.config import (
     parse_config_text,
     save_config,
 )
+from daemon.hook_spec import Hook, Hooks
 from daemon.options import (
     WATCHER_OPTIONS,
     OptionError,
@@ -482,6 +483,9 @@ ready = { http = "http://127.0.0.1:8000/healthz", interval = 0.5 }
 alive = { tcp = "127.0.0.1:6379", failures = 2 }
 max_surge = 2
 sockets_env = "systemd"
+hooks.before_start = "app.hooks.check_db, true"
+hooks.after_stop = ["./bin/notify", "-q"]
+hooks.timeout = 5
 
 [watchers.strings]
 cmd = "sleep 1"
@@ -533,6 +537,13 @@ singleton = "yes"
         alive=Probe("tcp", "127.0.0.1:6379", interval=5.0, timeout=2.0, failures=2),
         max_surge=2,
         sockets_env="systemd",
+        hooks=Hooks(
+            {
+                "before_start": Hook("app.hooks.check_db", ignore_errors=True),
+                "after_stop": Hook(("./bin/notify", "-q")),
+            },
+            timeout=5.0,
+        ),
     )
     # Every option but singleton (which excludes numprocesses = 3) is away from its default.
     for option in WATCHER_OPTIONS:

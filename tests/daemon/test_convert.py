@@ -155,7 +155,6 @@ def test_realistic_circus_file(tmp_path: Path) -> None:
         "circus: statsd is not needed (stats are always published on stats_endpoint)",
         "circus: loglevel has no equivalent",
         "socket admin: interface is not supported",
-        "watcher web: hooks.before_start is not supported",
         "watcher web: rlimit_nofile is not supported",
         "watcher web: check_flapping flapping is built in: see backoff_min, backoff_max, "
         "stable_after and max_retry",
@@ -356,3 +355,24 @@ def test_circus_variables_in_env_values_are_noted(tmp_path: Path) -> None:
     ini = "[watcher:a]\ncmd = x\n\n[env]\nW = $(circus.env.HOME)\n"
     _, warnings = convert_file(tmp_path, ini)
     assert not any("[env" in w for w in warnings), warnings
+
+
+def test_hooks_carry_over(tmp_path: Path) -> None:
+    ini = (
+        "[watcher:a]\ncmd = x\nhooks.before_start = myapp.hooks.check\n"
+        "hooks.after_stop = myapp.hooks.bye, true\nhooks.before_spwan = myapp.hooks.typo\n"
+    )
+    text, warnings = convert_file(tmp_path, ini)
+    config = load_toml(tmp_path, text)
+    hooks = config.watchers["a"].hooks
+    assert hooks is not None
+    assert hooks.as_table() == {
+        "before_start": "myapp.hooks.check",
+        "after_stop": "myapp.hooks.bye, true",
+    }
+    assert any(
+        "hooks.before_spwan = 'myapp.hooks.typo' left out: unknown hook (did you mean "
+        "'before_spawn'?)" in w
+        for w in warnings
+    ), warnings
+    assert not any("hooks.before_start" in w or "hooks.after_stop" in w for w in warnings)

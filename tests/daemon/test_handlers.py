@@ -388,3 +388,36 @@ async def test_set_takes_probe_keys_one_at_a_time_and_checks_dependencies() -> N
         core, "set", MESSAGE_ERROR, name="db", options={"depends_on.web": "started"}
     )
     assert "a dependency cycle" in cycle
+
+
+async def test_hooks_are_read_and_set_one_at_a_time() -> None:
+    watcher = web(hooks={"before_start": "app.hooks.check"})
+    core = FakeCore(watcher)
+    got = await call(core, "get", name="web", keys=["hooks"])
+    assert got == {"options": {"hooks": {"before_start": "app.hooks.check"}}}
+    # As circusctl sends it: `set web hooks.after_stop "app.hooks.bye, true"`.
+    await call(
+        core, "set", name="web", options={"hooks.after_stop": "app.hooks.bye, true"}, waiting=True
+    )
+    assert watcher.config.hooks is not None
+    assert watcher.config.hooks.as_table() == {
+        "before_start": "app.hooks.check",
+        "after_stop": "app.hooks.bye, true",
+    }
+    bad = await refused(
+        core, "set", MESSAGE_ERROR, name="web", options={"hooks.before_start": "missing.hook"}
+    )
+    assert bad == "hooks.before_start: cannot import missing"
+    bad = await refused(core, "set", MESSAGE_ERROR, name="web", options={"hooks.bfore_stop": "a.b"})
+    assert bad == "hooks.bfore_stop: unknown hook (did you mean 'before_stop'?)"
+    assert watcher.config.hooks.get("before_start") is not None
+
+
+async def test_stats_extended_asks_the_extended_stats_hook() -> None:
+    watcher = web()
+    core = FakeCore(watcher)
+    got = await call(core, "stats", name="web", extended=True)
+    assert all(info["extended"] for info in got["info"].values())
+    assert ("extended_stats", 11) in watcher.calls
+    plain = await call(core, "stats", name="web")
+    assert not any("extended" in info for info in plain["info"].values())

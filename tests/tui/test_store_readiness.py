@@ -321,3 +321,15 @@ def test_daemon_text_in_cells_is_made_safe_and_cut(store: Store) -> None:
     for line in lines:
         assert "\x1b" not in line and "\n" not in line and "ok␊line two" in line
         assert len(line) <= 320
+
+
+def test_hook_events_are_listed_with_their_error_made_safe(store: Store) -> None:
+    store.apply_event("web", "hook_success", {"name": "before_start"})
+    store.apply_event(
+        "web", "hook_failure", {"name": "after_spawn", "error": "exit 1: \x1b[2Jboom\nagain"}
+    )
+    said = events(store)[-2:]
+    assert said[0] == ("hook_success", "hook before_start ran")
+    kind, text = said[1]
+    assert kind == "hook_failure" and text.startswith("hook after_spawn failed: exit 1: ")
+    assert "\x1b" not in text and "\n" not in text

@@ -302,9 +302,7 @@ def test_a_hung_hook_neither_holds_back_the_others_nor_the_quit(
 ) -> None:
     # Found through the watcher's PYTHONPATH, as circusd finds hooks.
     (tmp_path / "ct_hung.py").write_text(
-        "import time\n"
-        "def forever(watcher, arbiter, hook_name, **kwargs):\n"
-        "    time.sleep(3600)\n"
+        "import time\ndef forever(watcher, arbiter, hook_name, **kwargs):\n    time.sleep(3600)\n"
     )
     d = daemon_factory(
         '[watchers.w]\ncmd = "sleep 600"\ngraceful_timeout = 1\n'

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon import substitute
+from daemon import child_setup, substitute
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.process import Process
@@ -39,6 +39,7 @@ def launch(
             env["WATCHDOG_USEC"] = str(round(cfg.alive.watchdog * 1_000_000))
     argv = substitute.process_argv(cfg, wid, socket_fds)
     listen_fds: tuple[int, ...] = ()
+    setup_limits = child_setup.limits(cfg.rlimits) if cfg.rlimits else []
     if cfg.sockets_env == "systemd" and socket_fds:
         listen_fds = tuple(socket_fds.values())
         env["LISTEN_FDS"] = str(len(listen_fds))
@@ -52,14 +53,17 @@ def launch(
         marker=marker,
         env=env,
         cwd=substitute.working_dir(cfg, base_dir, wid, socket_fds),
-        user=cfg.uid,
-        group=cfg.gid,
+        setup=child_setup.ChildSetup(
+            child_setup.identity(cfg.uid, cfg.gid), setup_limits, listen_fds
+        ),
         stdout=cfg.stdout,
         stderr=cfg.stderr,
         pass_fds=tuple(socket_fds.values()) if cfg.use_sockets else (),
         output=output,
         max_line=cfg.max_line_length,
-        listen_fds=listen_fds,
+        umask=cfg.umask,
+        stdin_inherited=not cfg.close_child_stdin,
+        executable=cfg.executable,
     )
 
 

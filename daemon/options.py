@@ -52,6 +52,45 @@ class Option:
         return value if self.plain is None or value is None else self.plain(value)
 
 
+# Circus's rlimit_* options: every resource of Python's resource module on Linux.
+RLIMIT_NAMES = (
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "ofile",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+)
+
+
+def _optional_umask(value: Any) -> int | None:
+    return None if value is None else checks.umask(value)
+
+
+def _optional_py_ver(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = checks.string(value).strip()
+    parts = text.split(".")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError("expected a Python version like 3.11")
+    return text
+
+
+def _shown_rlimit(value: int) -> int | str:
+    return "unlimited" if value == -1 else value
+
+
 # The order here is the order `options` and `convert` present them.
 WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("cmd", checks.command_line, None, "command line to run, split like a shell would"),
@@ -139,6 +178,31 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
         "uptime after which a death is not quick",
         False,
     ),
+    Option("umask", _optional_umask, None, "umask of the processes (default: the daemon's)"),
+    Option("close_child_stdin", checks.boolean, True, "stdin from /dev/null, not the daemon's"),
+    Option("copy_path", checks.boolean, False, "PYTHONPATH from the daemon's own path (copy_env)"),
+    Option("virtualenv", checks.optional_path, None, "a virtualenv's root: its bin and packages"),
+    Option("virtualenv_py_ver", _optional_py_ver, None, "the virtualenv's Python, like 3.11"),
+    Option("send_hup", checks.boolean, False, "reload sends SIGHUP instead of replacing", False),
+    Option(
+        "stop_children",
+        checks.boolean,
+        True,
+        "the stop signal reaches the whole process tree, not only the process",
+        False,
+    ),
+    Option("shell_args", checks.arguments, [], "arguments after the command given to the shell"),
+    Option("executable", checks.optional_path, None, "program run, cmd's first word its name"),
+    *(
+        Option(
+            f"rlimit_{name}",
+            checks.rlimit,
+            None,
+            f"RLIMIT_{name.upper()} of the processes (soft and hard); unlimited or a number",
+            plain=_shown_rlimit,
+        )
+        for name in RLIMIT_NAMES
+    ),
     Option("stdout", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("stderr", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("use_sockets", checks.boolean, False, "inherit the daemon's sockets"),
@@ -204,6 +268,32 @@ class WatcherConfig:
     backoff_min: float = 0.5
     backoff_max: float = 60.0
     stable_after: float = 10.0
+    umask: int | None = None
+    close_child_stdin: bool = True
+    copy_path: bool = False
+    virtualenv: str | None = None
+    virtualenv_py_ver: str | None = None
+    send_hup: bool = False
+    stop_children: bool = True
+    shell_args: list[str] = field(default_factory=list)
+    executable: str | None = None
+    # -1: unlimited (RLIM_INFINITY).
+    rlimit_as: int | None = None
+    rlimit_core: int | None = None
+    rlimit_cpu: int | None = None
+    rlimit_data: int | None = None
+    rlimit_fsize: int | None = None
+    rlimit_memlock: int | None = None
+    rlimit_msgqueue: int | None = None
+    rlimit_nice: int | None = None
+    rlimit_nofile: int | None = None
+    rlimit_nproc: int | None = None
+    rlimit_ofile: int | None = None
+    rlimit_rss: int | None = None
+    rlimit_rtprio: int | None = None
+    rlimit_rttime: int | None = None
+    rlimit_sigpending: int | None = None
+    rlimit_stack: int | None = None
     stdout: str = "pipe"
     stderr: str = "pipe"
     use_sockets: bool = False
@@ -219,8 +309,19 @@ class WatcherConfig:
     def argv(self) -> list[str]:
         if self.shell:
             line = " ".join([self.cmd, *(shlex.quote(a) for a in self.args)])
-            return ["/bin/sh", "-c", line]
+            # As Popen(shell=True) with Circus's shell_args: $0, $1, … of the line.
+            return ["/bin/sh", "-c", line, *self.shell_args]
         return [*shlex.split(self.cmd), *self.args]
+
+    @property
+    def rlimits(self) -> dict[str, int]:
+        """Each limit set: its name ("nofile") and value (-1: unlimited)."""
+        found = {}
+        for name in RLIMIT_NAMES:
+            value = getattr(self, f"rlimit_{name}")
+            if value is not None:
+                found[name] = value
+        return found
 
     def as_options(self) -> dict[str, Any]:
         # Circus reports stop_signal as its number; circusctl prints it as such.
@@ -239,6 +340,9 @@ class WatcherConfig:
         count too); `given` names the options just set, which an error blames first."""
         checks.backoff_order(self.backoff_min, self.backoff_max, given)
         checks.singleton_count(self.singleton, self.numprocesses)
+        checks.python_path_needs(self.copy_env, self.copy_path, self.virtualenv, given)
+        if self.shell_args and not self.shell:
+            raise checks.CheckError("shell_args", "needs shell = true")
         return self
 
     def differs_for_processes(self, other: WatcherConfig) -> bool:

@@ -20,6 +20,7 @@ import subprocess
 import time
 
 from daemon import exits, fdlimit
+from daemon.child_setup import ChildSetup, identity
 from daemon.printable import printable
 from daemon.probe_result import ProbeResult, os_words, result, shown, timed_out
 from daemon.substitute import expand
@@ -68,8 +69,8 @@ class _Command:
                 env=env,
                 start_new_session=True,
                 close_fds=True,
-                user=user,
-                group=group,
+                # The user's own groups, not the daemon's (see daemon.child_setup).
+                **ChildSetup(identity(user, group)).popen_args(),
             )
         except BaseException:
             os.close(read_end)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
 import subprocess
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from daemon import exits, fdlimit, procfs, tree
+from daemon.child_setup import ChildSetup
 from daemon.health import Health
 from daemon.output import OutputLog, PipeReader
 
@@ -60,29 +60,6 @@ async def end_processes(
     return found | late
 
 
-def _placer(fds: tuple[int, ...]) -> Callable[[], None]:
-    """Runs in the child between fork and exec: `fds` moved to 3, 4, …, and every other
-    descriptor that would survive the exec closed. close_fds cannot do it: it would close the
-    moved ones too."""
-    count = len(fds)
-
-    def place() -> None:
-        # Through copies above every target first, so that no move overwrites a descriptor
-        # still to be moved.
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 3 + count) for fd in fds]
-        for i, fd in enumerate(high):
-            os.dup2(fd, 3 + i)
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
-            if fd < 3 + count:
-                continue
-            with contextlib.suppress(OSError):  # the listing's own descriptor, gone by now
-                if not fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC:
-                    os.close(fd)
-
-    return place
-
-
 class Process:
     """A running child. Create it with `Process.spawn`, which raises OSError when the program
     cannot be started at all (no such file, permission denied), or when the system is short
@@ -124,17 +101,20 @@ class Process:
         marker: str,
         env: dict[str, str],
         cwd: str | None = None,
-        user: str | int | None = None,
-        group: str | int | None = None,
+        setup: ChildSetup | None = None,
         stdout: str = "pipe",
         stderr: str = "pipe",
         pass_fds: tuple[int, ...] = (),
         output: OutputLog | None = None,
         max_line: int = 65536,
-        listen_fds: tuple[int, ...] = (),
+        umask: int | None = None,
+        stdin_inherited: bool = False,
+        executable: str | None = None,
     ) -> Process:
-        """`listen_fds`: descriptors the child gets as 3, 4, … (systemd's socket activation),
-        instead of `pass_fds` at their own numbers."""
+        """`setup`: the user, groups, resource limits, and descriptors the child gets as
+        3, 4, … (systemd's socket activation) instead of `pass_fds` at their own numbers."""
+        setup = setup or ChildSetup()
+        listen_fds = setup.listen_fds
         # Refused here rather than by the kernel when the descriptors left are promised to
         # client connections being admitted; the watcher retries either way.
         fdlimit.budget.check_spawn()
@@ -148,7 +128,8 @@ class Process:
                     pipes[stream] = os.pipe()
             popen = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
+                executable=executable,
+                stdin=None if stdin_inherited else subprocess.DEVNULL,
                 stdout=pipes["stdout"][1] if "stdout" in pipes else _STREAM_MODES[stdout],
                 stderr=pipes["stderr"][1] if "stderr" in pipes else _STREAM_MODES[stderr],
                 cwd=cwd,
@@ -156,10 +137,15 @@ class Process:
                 start_new_session=True,
                 close_fds=not listen_fds,
                 pass_fds=pass_fds if not listen_fds else (),
-                preexec_fn=_placer(listen_fds) if listen_fds else None,
-                user=user,
-                group=group,
+                umask=-1 if umask is None else umask,
+                **setup.popen_args(),
             )
+        except subprocess.SubprocessError as exc:
+            # Only the child's own setup raises this (the values were checked before).
+            for read_end, write_end in pipes.values():
+                os.close(read_end)
+                os.close(write_end)
+            raise ValueError(f"the process could not be set up: {exc}") from None
         except BaseException:
             for read_end, write_end in pipes.values():
                 os.close(read_end)
@@ -230,18 +216,25 @@ class Process:
         if recursive:
             tree.signal_all(procfs.descendants([self.pid]), sig)
 
-    async def stop(self, sig: int, graceful_timeout: float, send: bool = True) -> ExitStatus:
+    async def stop(
+        self, sig: int, graceful_timeout: float, send: bool = True, whole_tree: bool = True
+    ) -> ExitStatus:
         """Signal the whole tree, wait up to `graceful_timeout`, then SIGKILL what remains.
-        `send` False: no signal first (a before_signal hook said no), only the wait."""
+        `send` False: no signal first (a before_signal hook said no), only the wait.
+        `whole_tree` False (Circus's stop_children = false): the signal goes to the process
+        alone; what it started gets it once the process is gone, if still there."""
         self.stopping = True
         # Scans of /proc are shared by stops running together (a watcher stopping a thousand
         # processes); staleness only adds candidates, each checked again before it counts.
         members = set()
         if self.status is None:
             members = tree.program_tree(self.pid, self.marker, max_age=SCAN_REUSE)
-            if send:
+            if send and whole_tree:
                 tree.signal_group(self.pid, sig)
-        if send:
+            elif send:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, sig)
+        if send and whole_tree:
             tree.signal_all(members, sig)
         deadline = time.monotonic() + graceful_timeout
         if self.status is None:
@@ -250,6 +243,8 @@ class Process:
         # Grandchildren may outlive the main process: give them what is left of the grace.
         remaining = members | tree.program_tree(self.pid, self.marker, max_age=SCAN_REUSE)
         remaining = {p for p in remaining - {self.pid} if procfs.running(p)}
+        if send and not whole_tree and remaining and self.status is not None:
+            tree.signal_all(remaining, sig)
         while remaining and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
             remaining = {p for p in remaining if procfs.running(p)}

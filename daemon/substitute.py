@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from daemon import pyenv
 from daemon.options import WatcherConfig
 
 # Circus's own pattern: either spelling, any case (as Circus matches them).
@@ -164,7 +165,11 @@ def process_argv(config: WatcherConfig, wid: int, sockets: Mapping[str, int]) ->
 def process_env(config: WatcherConfig, wid: int, sockets: Mapping[str, int]) -> dict[str, str]:
     # Without copy_env, commands must still resolve as from the shell that started the daemon.
     env = dict(os.environ) if config.copy_env else {"PATH": os.environ.get("PATH", os.defpath)}
+    if config.copy_path:
+        env["PYTHONPATH"] = pyenv.daemon_path()  # before env, which may set its own
     env.update(watcher_env(config, wid, sockets))
+    if config.virtualenv is not None:
+        pyenv.apply_virtualenv(env, config.virtualenv, config.virtualenv_py_ver)
     env["CIRCUS_TUI_WATCHER"] = config.name
     env["CIRCUS_TUI_WID"] = str(wid)
     return env

@@ -9,6 +9,7 @@ import contextlib
 import errno
 import logging
 import random
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -237,7 +238,13 @@ class Watcher(Respawning, Hooked):
     async def reload(self, graceful: bool = True) -> None:
         async with self.lock:
             if self.state in (ACTIVE, STARTING):
-                await self._replace_all(graceful)
+                if graceful and self.config.send_hup:
+                    # Circus's send_hup: the programs reload themselves, and stay.
+                    for proc in self.live():
+                        with contextlib.suppress(ProcessLookupError):
+                            proc.send_signal(signal.SIGHUP)
+                else:
+                    await self._replace_all(graceful)
             self.emit(events.Reloaded(self.name))
 
     async def kill_process(
@@ -331,7 +338,7 @@ class Watcher(Respawning, Hooked):
         if self.hook_runner.has("before_signal") or self.hook_runner.has("after_signal"):
             await self._stop_between_signal_hooks(proc, signum, timeout)
         else:
-            await proc.stop(signum, timeout)
+            await proc.stop(signum, timeout, whole_tree=self.config.stop_children)
         # The exit watcher removes it and reports the reap; wait for that so callers see a
         # settled state.
         task = self._exit_tasks.get(proc)

@@ -172,7 +172,8 @@ class Hooked:
         proc.signal_hooks = done = loop.create_future()
         try:
             send = await self.hook_runner.run("before_signal", pid=proc.pid, signum=signum)
-            stopping = asyncio.ensure_future(proc.stop(signum, timeout, send=send))
+            whole = self.config.stop_children
+            stopping = asyncio.ensure_future(proc.stop(signum, timeout, send, whole))
             await asyncio.sleep(0)  # the signal goes out before the hook hears of it
             if send:
                 await self.hook_runner.run("after_signal", pid=proc.pid, signum=signum)

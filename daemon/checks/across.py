@@ -61,3 +61,14 @@ def socket_shape(family: str, unix_path: str | None, host: str) -> None:
             return  # a host name: resolved when the socket is bound
         if (address.version == 6) != (family == "AF_INET6"):
             raise CheckError("host", f"{host} is not an {family} address")
+
+
+def python_path_needs(
+    copy_env: bool, copy_path: bool, virtualenv: str | None, changed: Iterable[str] = ()
+) -> None:
+    """copy_path and virtualenv build on the daemon's environment, as circusd requires."""
+    given = set(changed)
+    for key, used in (("copy_path", copy_path), ("virtualenv", virtualenv)):
+        if used and not copy_env:
+            blamed = "copy_env" if "copy_env" in given and key not in given else key
+            raise CheckError(blamed, f"{key} needs copy_env = true (as in Circus)")

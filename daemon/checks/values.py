@@ -208,3 +208,25 @@ def umask(value: Any) -> int:
     if not 0 <= value <= 0o777:
         raise ValueError("expected 0o000 to 0o777")
     return value
+
+
+UNLIMITED_WORDS = frozenset({"unlimited", "infinity", ""})
+
+
+def rlimit(value: Any) -> int | None:
+    """A resource limit (both its soft and hard values, as circusd sets them): a count of
+    at least 0, or "unlimited" (also Circus's empty value, and -1). None: the daemon's own."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in UNLIMITED_WORDS:
+            return -1
+        if not text.lstrip("-").isdigit():
+            raise ValueError('expected a number or "unlimited"')
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError('expected a number or "unlimited"')
+    if value < -1 or value >= 1 << 63:
+        raise ValueError('expected 0 to 2**63 - 1, or "unlimited"')
+    return value

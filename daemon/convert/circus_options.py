@@ -3,6 +3,8 @@ for each one that does not carry over."""
 
 from __future__ import annotations
 
+from daemon.options import RLIMIT_NAMES
+
 # Circus watcher options that mean the same here; their values go through check_option.
 SHARED_OPTIONS = (
     "cmd",
@@ -24,6 +26,15 @@ SHARED_OPTIONS = (
     "max_age_variance",
     "max_retry",
     "use_sockets",
+    "send_hup",
+    "stop_children",
+    "copy_path",
+    "virtualenv",
+    "virtualenv_py_ver",
+    "shell_args",
+    "executable",
+    "close_child_stdin",
+    *(f"rlimit_{name}" for name in RLIMIT_NAMES),
 )
 
 FLAPPING_HINT = "flapping is built in: see backoff_min, backoff_max, stable_after and max_retry"
@@ -35,13 +46,8 @@ WATCHER_NOTES = {
     "flapping_window": FLAPPING_HINT,
     "flapping_retry_in": FLAPPING_HINT,
     "flapping_max_retry": FLAPPING_HINT,
-    "stop_children": "not needed: a stop always reaches the whole process tree",
-    "send_hup": "is not supported: reload restarts the processes",
-    "copy_path": "is not supported: set PYTHONPATH in env instead",
-    "executable": "is not supported: put the program in cmd",
     "on_demand": "is not supported: processes start with the daemon or on `start`",
     "env": "is not read by Circus in a watcher section: use an [env:NAME] section",
-    "close_child_stdin": "is not supported: stdin is always /dev/null",
 }
 
 CIRCUS_NOTES = {
@@ -59,7 +65,6 @@ CIRCUS_NOTES = {
     "logoutput": "has no equivalent (the daemon logs to stderr)",
     "loggerconfig": "has no equivalent",
     "fqdn_prefix": "has no equivalent",
-    "umask": "has no equivalent",
     "warmup_delay": "has no equivalent (per-watcher warmup_delay is kept)",
     "papa_endpoint": "has no equivalent",
 }

@@ -31,6 +31,7 @@ class Converter:
         self.path = path
         self.warnings: list[str] = []
         self.ini = CircusIni(path, self.warn)
+        self.umask: int | None = None
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -74,6 +75,12 @@ class Converter:
                     out[key] = checks.endpoint(value)
                 except ValueError as exc:
                     self.warn(f"circus: {key} = {value!r} left out: {exc}")
+            elif key == "umask":
+                # circusd sets it on itself, so every process has it: here, each watcher's.
+                try:
+                    self.umask = checks.umask(value)
+                except ValueError as exc:
+                    self.warn(f"circus: umask = {value!r} left out: {exc}")
             elif key in ("include", "include_dir") or (
                 key in SWITCHES and not checks.is_true(value)
             ):
@@ -154,6 +161,11 @@ class Converter:
                 self.watcher_option(watcher, option, text, {}, shared=True)
             if watcher.hooks:
                 self.watcher_hooks(watcher)
+            # circusd's defaults where they differ from ours: the stop signal to the process
+            # alone, and [circus] umask for every process.
+            watcher.values.setdefault("stop_children", False)
+            if self.umask is not None:
+                watcher.values.setdefault("umask", self.umask)
             if "cmd" not in watcher.values:
                 self.warn(f"watcher {original}: no cmd; left out")
                 continue
@@ -223,8 +235,6 @@ class Converter:
         elif key in ("close_child_stdout", "close_child_stderr"):
             if checks.is_true(value):
                 watcher.values[key.removeprefix("close_child_")] = "discard"
-        elif key == "close_child_stdin" and checks.is_true(value):
-            return  # what every process gets here anyway
         elif key in WATCHER_NOTES:
             self.warn(f"watcher {name}: {key} {WATCHER_NOTES[key]}")
         else:

@@ -26,6 +26,7 @@ from daemon.config import (
 )
 from daemon.hook_spec import Hook, Hooks
 from daemon.options import (
+    RLIMIT_NAMES,
     WATCHER_OPTIONS,
     OptionError,
     WatcherConfig,
@@ -441,6 +442,9 @@ def test_a_watcher_gets_every_documented_default(tmp_path: Path) -> None:
     assert web.argv() == ["python", "-m", "http.server"]
 
 
+UNLIMITED = '"unlimited"'
+
+
 def test_every_watcher_option_type(tmp_path: Path) -> None:
     text = """
 [watchers.full]
@@ -486,6 +490,16 @@ sockets_env = "systemd"
 hooks.before_start = "app.hooks.check_db, true"
 hooks.after_stop = ["./bin/notify", "-q"]
 hooks.timeout = 5
+umask = "027"
+close_child_stdin = false
+copy_path = true
+virtualenv = "/srv/venv"
+virtualenv_py_ver = "3.11"
+send_hup = true
+stop_children = false
+shell_args = "-x 'y z'"
+executable = "/usr/bin/python3"
+RLIMITS
 
 [watchers.strings]
 cmd = "sleep 1"
@@ -494,6 +508,13 @@ stop_signal = 9
 uid = "1000"
 singleton = "yes"
 """
+    # Each limit its own value, and one unlimited.
+    limits = {f"rlimit_{n}": 100 + i for i, n in enumerate(RLIMIT_NAMES)}
+    limits["rlimit_core"] = -1
+    text = text.replace(
+        "RLIMITS",
+        "\n".join(f"{k} = {UNLIMITED if v == -1 else v}" for k, v in limits.items()),
+    )
     config = load_config(write(tmp_path, text))
     full = config.watchers["full"]
     assert full == WatcherConfig(
@@ -544,6 +565,16 @@ singleton = "yes"
             },
             timeout=5.0,
         ),
+        umask=0o027,
+        close_child_stdin=False,
+        copy_path=True,
+        virtualenv="/srv/venv",
+        virtualenv_py_ver="3.11",
+        send_hup=True,
+        stop_children=False,
+        shell_args=["-x", "y z"],
+        executable="/usr/bin/python3",
+        **limits,
     )
     # Every option but singleton (which excludes numprocesses = 3) is away from its default.
     for option in WATCHER_OPTIONS:

@@ -155,10 +155,8 @@ def test_realistic_circus_file(tmp_path: Path) -> None:
         "circus: statsd is not needed (stats are always published on stats_endpoint)",
         "circus: loglevel has no equivalent",
         "socket admin: interface is not supported",
-        "watcher web: rlimit_nofile is not supported",
         "watcher web: check_flapping flapping is built in: see backoff_min, backoff_max, "
         "stable_after and max_retry",
-        "watcher worker: send_hup is not supported: reload restarts the processes",
         "watcher 'cron.daily' renamed 'cron_daily' (names cannot contain '.' or spaces, and "
         "'circus' is reserved)",
         "plugin:flapping: flapping is built in: see backoff_min, backoff_max, stable_after "
@@ -232,7 +230,6 @@ x = 1
         "socket s: port = 'eighty' left out: expected an integer",
         "watcher a: numprocesses = '$(circus.env.WORKERS)' left out: expected an integer",
         "watcher a: stop_signal = 'SIGRTMIN+1' left out: unknown signal 'SIGRTMIN+1'",
-        "watcher a: close_child_stdin is not supported: stdin is always /dev/null",
         "watcher b: numprocesses left out: a singleton watcher runs at most one process",
         "watcher nocmd: no cmd; left out",
         "[env:nobody]: 'nobody' matches no watcher",
@@ -376,3 +373,23 @@ def test_hooks_carry_over(tmp_path: Path) -> None:
         for w in warnings
     ), warnings
     assert not any("hooks.before_start" in w or "hooks.after_stop" in w for w in warnings)
+
+
+def test_process_options_carry_over_with_circusd_defaults(tmp_path: Path) -> None:
+    ini = (
+        "[circus]\numask = 002\n\n"
+        "[watcher:a]\ncmd = x\nrlimit_nofile = 1024\nrlimit_core =\nsend_hup = True\n"
+        "close_child_stdin = False\ncopy_env = True\ncopy_path = True\nexecutable = /bin/sh\n\n"
+        "[watcher:b]\ncmd = y\nstop_children = True\nshell = True\nshell_args = -x\n"
+    )
+    text, warnings = convert_file(tmp_path, ini)
+    assert not [w for w in warnings if "watcher" in w or "umask" in w], warnings
+    config = load_toml(tmp_path, text)
+    a, b = config.watchers["a"], config.watchers["b"]
+    assert (a.rlimit_nofile, a.rlimit_core) == (1024, -1)
+    assert a.send_hup and not a.close_child_stdin and a.copy_path
+    assert a.executable == "/bin/sh"
+    # circusd signals the process alone unless told otherwise, and its umask is everyone's.
+    assert (a.stop_children, b.stop_children) == (False, True)
+    assert a.umask == b.umask == 0o002
+    assert b.shell_args == ["-x"]

@@ -103,6 +103,22 @@ async def test_ready_waits_for_every_process_ready(short_path: Path) -> None:
         ) < _index(recorder.events, events.Spawned, "web")
 
 
+async def test_restarting_a_dependency_leaves_its_dependents_running(short_path: Path) -> None:
+    body = (
+        '[watchers.web]\ncmd = "sleep 60"\ngraceful_timeout = 1\n'
+        'depends_on = { redis = "started" }\n'
+        '[watchers.redis]\ncmd = "sleep 60"\ngraceful_timeout = 1\n'
+    )
+    async with running_core(short_path, body) as (arbiter, recorder):
+        web, redis = arbiter.get("web"), arbiter.get("redis")
+        await eventually(lambda: web.state == ACTIVE and len(web.pids()) == 1)
+        before, redis_before = web.pids(), redis.pids()
+        await redis.restart()
+        assert redis.state == ACTIVE and redis.pids() != redis_before
+        assert web.pids() == before and web.state == ACTIVE
+        assert not recorder.of(events.Stopping, "web")
+
+
 async def test_stop_goes_in_reverse_dependency_order(short_path: Path) -> None:
     # db has the higher priority, but order comes from depends_on first.
     body = (

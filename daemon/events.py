@@ -112,6 +112,16 @@ class Rolling(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class LimitExceeded(Event):
+    """A process tree went over max_memory or max_cpu (`limit`), and is replaced."""
+
+    pid: int
+    wid: int
+    limit: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class HookSucceeded(Event):
     """A hook (daemon.hooks) ran and answered, yes or no."""
 

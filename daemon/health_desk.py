@@ -13,6 +13,7 @@ from daemon.output import Line
 from daemon.probe_spec import Probe
 
 if TYPE_CHECKING:
+    from daemon.process import Process
     from daemon.watcher import Watcher
 
 
@@ -64,9 +65,24 @@ class HealthDesk:
         proc.cause = cause
         if health.pid in self.rolling:
             return  # the roll stops it, and aborts
+        self.replace(proc, reason, cause)
+
+    def over_limit(self, pid: int, limit: str, reason: str) -> None:
+        """A process tree over max_memory or max_cpu (daemon.limits)."""
+        w = self.watcher
+        proc = w.processes.get(pid)
+        if proc is None or not proc.alive or proc.stopping:
+            return
+        w.emit(events.LimitExceeded(w.name, pid, proc.wid, limit, reason))
+        proc.cause = limit
+        self.replace(proc, reason, limit)
+
+    def replace(self, proc: Process, reason: str, cause: str) -> None:
+        """Stop `proc` gracefully; its exit counts as a failure with `reason`, and the restart
+        policy replaces it."""
         proc.replaced_for = cause
-        self.gave_up_reason[health.pid] = reason
-        task = asyncio.ensure_future(w.stop_process(proc))
+        self.gave_up_reason[proc.pid] = reason
+        task = asyncio.ensure_future(self.watcher.stop_process(proc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

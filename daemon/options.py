@@ -87,6 +87,17 @@ def _optional_py_ver(value: Any) -> str | None:
     return text
 
 
+def _optional_percent(value: Any) -> float | None:
+    return None if value is None else checks.seconds(0, 100_000, above=True)(value)
+
+
+def _shown_size(value: int) -> int | str:
+    for unit, size in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if value % size == 0:
+            return f"{value // size}{unit}"
+    return value
+
+
 def _shown_rlimit(value: int) -> int | str:
     return "unlimited" if value == -1 else value
 
@@ -150,6 +161,24 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
         plain=lambda p: p.as_table(alive=True),
     ),
     Option("max_surge", checks.integer(1, 1000), 1, "replacements at a time in a reload", False),
+    Option(
+        "max_memory",
+        checks.byte_size,
+        None,
+        "a process tree's memory past which it is replaced, like 512M",
+        restart=False,
+        plain=_shown_size,
+    ),
+    Option(
+        "max_cpu",
+        _optional_percent,
+        None,
+        "a process tree's CPU (% of a core, over limit_window) past which it is replaced",
+        restart=False,
+    ),
+    Option(
+        "limit_window", checks.seconds(1, 3600), 10.0, "seconds max_cpu is averaged over", False
+    ),
     Option(
         "hooks",
         checks.hooks,
@@ -257,6 +286,9 @@ class WatcherConfig:
     ready: Probe | None = None
     alive: Probe | None = None
     max_surge: int = 1
+    max_memory: int | None = None
+    max_cpu: float | None = None
+    limit_window: float = 10.0
     hooks: Hooks | None = None
     autostart: bool = True
     priority: int = 0

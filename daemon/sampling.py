@@ -39,7 +39,9 @@ class Sampling:
         next_tick = loop.time()
         while True:
             try:
-                self.outlet.tick(self.sample_stats())
+                tick = self.sample_stats()
+                self.outlet.tick(tick)
+                self._check_limits(tick)
             except Exception:
                 log.exception("stats sampling failed")
             # Once a tick is often enough to follow a logrotate that moved a file away:
@@ -53,6 +55,23 @@ class Sampling:
             if next_tick < now:
                 next_tick = now + interval
             await asyncio.sleep(next_tick - now)
+
+    def _check_limits(self, tick: Tick) -> None:
+        """max_memory and max_cpu, on the figures this tick measured."""
+        for watcher in self.watchers.values():
+            cfg = watcher.config
+            if cfg.max_memory is None and cfg.max_cpu is None:
+                continue
+            overs = watcher.limit_watch.check(
+                tick.groups.get(watcher.name, ()),
+                tick.procs,
+                cfg.max_memory,
+                cfg.max_cpu,
+                cfg.limit_window,
+            )
+            for over in overs:
+                log.warning("watcher %s: pid %d replaced: %s", watcher.name, over.pid, over.reason)
+                watcher.desk.over_limit(over.pid, over.cause, over.reason)
 
     def circus_pids(self) -> list[int]:
         """The `circus` pseudo-watcher: the daemon and its guardian, as Circus lists circusd

@@ -21,6 +21,7 @@ from daemon.dependencies import Blocker
 from daemon.health import READY, Health
 from daemon.health_desk import HealthDesk
 from daemon.launch import launch
+from daemon.limits import LimitWatch
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 from daemon.process import SCAN_REUSE, Process, end_processes
@@ -98,6 +99,7 @@ class Watcher(Respawning, Hooked):
         # wid -> success, for processes whose place stays empty (one-shots, on-failure).
         self._done: dict[int, bool] = {}
         self._setup_hooks(arbiter_view)
+        self.limit_watch = LimitWatch()
 
     # -- queries ------------------------------------------------------------------------
 

@@ -198,6 +198,12 @@ def _stop(w: WatcherView, body: dict[str, Any], now: float) -> str:
     return "stop"
 
 
+def _limit(w: WatcherView, body: dict[str, Any], now: float) -> str:
+    reason = _line(readiness.text(body.get("reason")) or "over a limit")
+    pid = _pid(body)
+    return f"pid {pid} replaced: {reason}" if pid is not None else f"replaced: {reason}"
+
+
 def _hook_success(w: WatcherView, body: dict[str, Any], now: float) -> str:
     return f"hook {_line(readiness.text(body.get('name')) or '?')} ran"
 
@@ -226,6 +232,7 @@ APPLY: dict[str, Apply] = {
     "waiting": _waiting,
     "completed": _completed,
     "roll": _roll,
+    "limit": _limit,
     "hook_success": _hook_success,
     "hook_failure": _hook_failure,
 }

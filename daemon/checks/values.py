@@ -230,3 +230,33 @@ def rlimit(value: Any) -> int | None:
     if value < -1 or value >= 1 << 63:
         raise ValueError('expected 0 to 2**63 - 1, or "unlimited"')
     return value
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_size(value: Any) -> int | None:
+    """A size in bytes: a number, or a string with K, M, G or T (powers of 1024: "512M",
+    "1.5G"; "MB" and "MiB" say the same). None: no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError('expected a size, like "512M" or 536870912')
+    if isinstance(value, int):
+        number, unit = float(value), ""
+    elif isinstance(value, str):
+        text = value.strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in "KMGT" else ""
+        digits = text[: len(text) - len(unit)].strip()
+        try:
+            number = float(digits) if digits.replace(".", "", 1).isdigit() else -1.0
+        except ValueError:
+            number = -1.0
+        if number < 0:
+            raise ValueError('expected a size, like "512M", "2G" or a number of bytes')
+    else:
+        raise ValueError('expected a size, like "512M" or 536870912')
+    size = int(number * _SIZE_UNITS[unit])
+    if not 1 <= size < 1 << 62:
+        raise ValueError("expected at least 1 byte")
+    return size

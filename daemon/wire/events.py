@@ -25,6 +25,7 @@ TOPICS: dict[type[events.Event], str] = {
     events.Waiting: "waiting",
     events.Rolling: "roll",
     events.StatusText: "status",
+    events.LimitExceeded: "limit",
     events.HookSucceeded: "hook_success",
     events.HookFailed: "hook_failure",
     events.BackingOff: "backoff",

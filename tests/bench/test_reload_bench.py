@@ -18,7 +18,6 @@ so that requests queued while nothing served are counted when they are finally a
 
 from __future__ import annotations
 
-import http.client
 import os
 import socket
 import statistics
@@ -35,7 +34,7 @@ from tests.bench.test_daemon_bench import (
     ratio,
 )
 from tests.support import daemon
-from tests.support.load import Load
+from tests.support.load import Load, answering
 from tests.support.waiting import wait_for
 
 SLOW_SERVER = Path(__file__).parents[1] / "support" / "slow_server.py"
@@ -99,20 +98,11 @@ class Figures:
         )
 
 
-def _answering(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-
-
 def _reload_under_load(sup: Supervisor, port: int) -> Figures:
     with sup:
         sup.wait_running("web", WORKERS, timeout=60)
         before = set(sup.pids("web"))
-        wait_for(lambda: _answering(port), timeout=60)
+        wait_for(lambda: answering(port), timeout=60)
         with Load(port, threads=4, limit=120.0, timeout=30.0) as load:
             # Every process has booted and answers (a reload of half-booted ones would
             # flatter no one).

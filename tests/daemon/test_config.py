@@ -499,6 +499,9 @@ send_hup = true
 stop_children = false
 shell_args = "-x 'y z'"
 executable = "/usr/bin/python3"
+max_memory = "512M"
+max_cpu = 90
+limit_window = 30
 RLIMITS
 
 [watchers.strings]
@@ -574,6 +577,9 @@ singleton = "yes"
         stop_children=False,
         shell_args=["-x", "y z"],
         executable="/usr/bin/python3",
+        max_memory=512 << 20,
+        max_cpu=90.0,
+        limit_window=30.0,
         **limits,
     )
     # Every option but singleton (which excludes numprocesses = 3) is away from its default.

@@ -71,8 +71,12 @@ async def test_a_failed_dependency_keeps_dependents_waiting_until_it_succeeds(
         await eventually(lambda: web.waiting_for is not None and "failed" in web.waiting_for)
         assert web.state == WAITING
         assert "migrate: failed: exited with code 1" in web.waiting_for
-        assert recorder.of(events.Waiting, "web")[-1].reason.startswith(
-            "waiting for migrate: failed"
+        # The event follows the change a moment later (the arbiter looks at the waiting
+        # watchers once the loop is free).
+        await eventually(
+            lambda: recorder.of(events.Waiting, "web")[-1].reason.startswith(
+                "waiting for migrate: failed"
+            )
         )
         (short_path / "fixed").touch()
         await migrate.start()

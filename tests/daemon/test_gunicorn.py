@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_for
-from tests.support.load import Load
+from tests.support.load import Load, answering
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -41,15 +40,7 @@ def test_gunicorn_scaled_and_restarted_under_load_drops_nothing(
     port = d.call("listsockets")["sockets"][0]["port"]
     d.wait_pids("web", 1)
 
-    def answers() -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-
-    wait_for(answers, timeout=20)
+    wait_for(lambda: answering(port), timeout=20)
     with Load(port) as load:
         wait_for(lambda: load.ok > 20, timeout=20)
         assert (

@@ -35,9 +35,12 @@ class Recorder(NullOutlet):
 
 
 @contextlib.asynccontextmanager
-async def running_core(directory: Path, body: str) -> AsyncIterator[tuple[Arbiter, Recorder]]:
-    """An arbiter of the configuration `body`, started; quit (every process stopped) after."""
-    path, _ = write_config(directory, body)
+async def running_core(
+    directory: Path, body: str, circus_extra: str = ""
+) -> AsyncIterator[tuple[Arbiter, Recorder]]:
+    """An arbiter of the configuration `body` (and `circus_extra` in its [circus] table),
+    started; quit (every process stopped) after."""
+    path, _ = write_config(directory, body, circus_extra)
     arbiter = Arbiter(load_config(path))
     recorder = Recorder()
     arbiter.outlet = recorder

@@ -9,6 +9,16 @@ import threading
 import time
 
 
+def answering(port: int) -> bool:
+    """Whether a GET of / on loopback `port` is answered 200 now."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
 class Load:
     def __init__(
         self, port: int, threads: int = 4, limit: float = 60.0, timeout: float = 10.0

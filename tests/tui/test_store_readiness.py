@@ -333,3 +333,14 @@ def test_hook_events_are_listed_with_their_error_made_safe(store: Store) -> None
     kind, text = said[1]
     assert kind == "hook_failure" and text.startswith("hook after_spawn failed: exit 1: ")
     assert "\x1b" not in text and "\n" not in text
+
+
+def test_a_limit_replacement_is_listed_with_its_reason(store: Store) -> None:
+    body = {
+        "process_pid": 4101,
+        "wid": 1,
+        "limit": "max_memory",
+        "reason": "memory 530M over max_memory 512M",
+    }
+    store.apply_event("web", "limit", body)
+    assert events(store)[-1] == ("limit", "pid 4101 replaced: memory 530M over max_memory 512M")

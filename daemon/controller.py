@@ -188,7 +188,9 @@ class Controller:
                 return
             reply = await self.dispatch(msg)
         except protocol.ProtocolError as exc:
-            reply = protocol.error_reply(msg_id, exc.reason, exc.errno)
+            reply = protocol.error_reply(
+                msg_id if msg_id is not None else exc.msg_id, exc.reason, exc.errno
+            )
         except OSError as exc:
             reply = protocol.error_reply(msg_id, str(exc), protocol.OS_ERROR)
         except Exception as exc:

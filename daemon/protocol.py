@@ -34,10 +34,13 @@ OUTPUT_PREFIX = "output."
 class ProtocolError(Exception):
     """A request the daemon refuses; carries the errno Circus would use."""
 
-    def __init__(self, reason: str, errno: int = MESSAGE_ERROR) -> None:
+    def __init__(self, reason: str, errno: int = MESSAGE_ERROR, msg_id: Any = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.errno = errno
+        # The request's id when it could be read: the error reply carries it, so that a
+        # client (CircusClient) matches the reply instead of waiting out its timeout.
+        self.msg_id = msg_id
 
 
 def new_id() -> str:
@@ -79,14 +82,15 @@ def decode_request(frame: bytes) -> dict[str, Any]:
         raise ProtocolError("message is not a JSON object", INVALID_JSON)
     if _deeper_than(msg, MAX_DEPTH):
         raise ProtocolError(f"json nested too deeply (more than {MAX_DEPTH} levels)", INVALID_JSON)
+    msg_id = msg.get("id")
     command = msg.get("command")
     if not isinstance(command, str) or not command:
-        raise ProtocolError("error: empty command", MESSAGE_ERROR)
+        raise ProtocolError("error: empty command", MESSAGE_ERROR, msg_id)
     props = msg.get("properties", {})
     if props is None:
         props = {}
     if not isinstance(props, dict):
-        raise ProtocolError("properties must be an object", MESSAGE_ERROR)
+        raise ProtocolError("properties must be an object", MESSAGE_ERROR, msg_id)
     msg["properties"] = props
     return msg
 

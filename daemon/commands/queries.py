@@ -10,7 +10,7 @@ from daemon.commands.registry import command
 from daemon.protocol import MESSAGE_ERROR, ProtocolError
 from daemon.wire.core import Core, WatcherView
 from daemon.wire.stats import daemon_info, process_info
-from daemon.wire.status import details, globaloptions, socket_info, statuses
+from daemon.wire.status import details, globaloptions, socket_info, statuses, watcher_options
 
 
 @command("get")
@@ -19,7 +19,7 @@ async def cmd_get(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     keys = _require(props, "keys")
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
         raise ProtocolError("'keys' property should be a list of names", MESSAGE_ERROR)
-    options = watcher.config.as_options()
+    options = watcher_options(watcher)
     out = {}
     for key in keys:
         if key not in options:
@@ -30,7 +30,7 @@ async def cmd_get(core: Core, props: dict[str, Any]) -> dict[str, Any]:
 
 @command("options")
 async def cmd_options(core: Core, props: dict[str, Any]) -> dict[str, Any]:
-    return {"options": _watcher(core, props).config.as_options()}
+    return {"options": watcher_options(_watcher(core, props))}
 
 
 @command("globaloptions")

@@ -162,20 +162,32 @@ async def cmd_restart(core: Core, props: dict[str, Any]) -> dict[str, Any]:
 
 
 @command("reload")
-async def cmd_reload(core: Core, props: dict[str, Any]) -> None:
+async def cmd_reload(core: Core, props: dict[str, Any]) -> dict[str, Any] | None:
     graceful = _bool(props, "graceful", True)
     sequential = _bool(props, "sequential")
     name = _str(props, "name")
     watchers = [core.get(name)] if name else core.all_watchers()
+    before = set(watchers[0].pids()) if name else set()
 
-    async def work() -> None:
+    async def work() -> dict[str, Any] | None:
         if sequential:
             for w in watchers:
                 await w.reload(graceful)
         else:
             await asyncio.gather(*(w.reload(graceful) for w in watchers))
+        if not name:
+            return None
+        # As circusd answers a waited-for reload of one watcher.
+        after = set(watchers[0].pids())
+        return {
+            "info": {
+                "stopped": sorted(before - after),
+                "started": sorted(after - before),
+                "kept": sorted(before & after),
+            }
+        }
 
-    await _maybe_wait(core, props, work())
+    return await _maybe_wait(core, props, work())
 
 
 @command("reloadconfig")

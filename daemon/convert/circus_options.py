@@ -46,6 +46,8 @@ WATCHER_NOTES = {
     "flapping_window": FLAPPING_HINT,
     "flapping_retry_in": FLAPPING_HINT,
     "flapping_max_retry": FLAPPING_HINT,
+    "use_papa": "is refused: papa (processes kept by a separate server, which Circus "
+    "removed) is not supported; the processes are this daemon's own",
     "on_demand": "is not supported: processes start with the daemon or on `start`",
     "env": "is not read by Circus in a watcher section: use an [env:NAME] section",
 }

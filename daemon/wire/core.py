@@ -55,6 +55,7 @@ class PolicyView(Protocol):
 class WatcherView(Protocol):
     name: str
     config: WatcherConfig
+    base_dir: Path | None
     state: str
     output: OutputView
     policy: PolicyView

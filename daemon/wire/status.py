@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable
 from typing import Any
 
+from daemon import substitute
 from daemon.sockets import ManagedSocket
 from daemon.wire.core import Core, ProcessView, WatcherView
 
@@ -36,6 +38,16 @@ def details(watcher: WatcherView) -> dict[str, Any]:
         ),
         "health": {str(pid): process_health(p) for pid, p in watcher.processes.items()},
     }
+
+
+def watcher_options(watcher: WatcherView) -> dict[str, Any]:
+    """Every option as `options` and `get` give it, as circusd does: `args` as one string,
+    `working_dir` the directory the processes start in (the daemon's own when none is set)."""
+    cfg = watcher.config
+    options = cfg.as_options()
+    options["args"] = shlex.join(cfg.args)
+    options["working_dir"] = substitute.working_dir(cfg, watcher.base_dir) or os.getcwd()
+    return options
 
 
 def process_health(proc: ProcessView) -> dict[str, Any]:

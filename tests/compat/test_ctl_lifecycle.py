@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from typing import Any
 
 from compat_support import Supervise, Supervisor, all_gone, gone, poll
 
@@ -211,3 +212,30 @@ def test_quit(supervise: Supervise) -> None:
     assert sup.ctl_ok("quit") == "ok\n"
     assert sup.proc.wait(timeout=20) == 0
     poll(lambda: all_gone(pids))
+
+
+def test_kill_with_a_graceful_timeout_as_circusctl_sends_it(supervise: Supervise) -> None:
+    # circusctl sends --graceful_timeout as the string it was given.
+    sup = supervise(TWO)
+    victim, _survivor = sup.wait_pids("sl", 2)
+    assert sup.ctl_ok("kill", "sl", str(victim), "--graceful_timeout=2") == "ok\n"
+    poll(lambda: gone(victim))
+    sup.wait_pids("sl", 2, unlike=[victim])
+
+
+def test_a_waited_reload_of_one_watcher_says_what_it_replaced(supervise: Supervise) -> None:
+    sup = supervise(TWO)
+    before = sup.wait_pids("sl", 2)
+    reply = sup.call("reload", name="sl", waiting=True, timeout=30)
+    assert reply["status"] == "ok", reply
+    info = reply["info"]
+    assert info["stopped"] == sorted(before) and info["kept"] == []
+    assert info["started"] == sorted(sup.wait_pids("sl", 2, unlike=before))
+    # Without a name there is nothing to say, as under circusd (which refuses a reload while
+    # it still finishes the last one: asked again until it takes it).
+    whole = poll(lambda: _ok(sup.call("reload", waiting=True, timeout=30)), timeout=30)
+    assert "info" not in whole
+
+
+def _ok(reply: dict[str, Any]) -> dict[str, Any] | None:
+    return reply if reply.get("status") == "ok" else None

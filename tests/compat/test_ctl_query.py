@@ -420,3 +420,14 @@ def test_interactive_shell(supervise: Supervise) -> None:
     assert lines[5].startswith(prompt), lines
     assert sorted(int(p) for p in lines[5][len(prompt) :].split(",")) == pids, lines
     assert lines[6] == prompt + "stopped", lines
+
+
+def test_options_give_args_and_working_dir_as_circusd(supervise: Supervise) -> None:
+    sup = supervise({"a": {"cmd": "sleep 1000"}, "b": {"cmd": "sh", "args": "-c 'sleep 1000'"}})
+    sup.wait_pids("b", 1)
+    a = sup.call("options", name="a")["options"]
+    b = sup.call("options", name="b")["options"]
+    assert (a["args"], b["args"]) == ("", "-c 'sleep 1000'")
+    # No working_dir: the directory the daemon started in, where the processes start.
+    assert a["working_dir"] == str(sup.dir) == b["working_dir"]
+    assert sup.call("get", name="b", keys=["args"])["options"] == {"args": "-c 'sleep 1000'"}

@@ -47,6 +47,7 @@ class FakeWatcher:
     def __init__(self, name: str, pids: list[int] | None = None, **options: Any) -> None:
         self.config: WatcherConfig = make_watcher_config(name, {"cmd": "prog", **options})
         self.name = name
+        self.base_dir = None
         self.state = "active"
         self.output = OutputLog(name, None)
         self.policy = FakePolicy()

@@ -238,3 +238,24 @@ def test_fuzzed_requests_never_disturb_the_daemon(
         assert len(fuzz_daemon.pids("keeper")) == 2
     finally:
         client.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b'{"id": "mine", "command": "list", "properties": []}',
+        b'{"id": "mine", "command": "list", "properties": "name=keeper"}',
+        b'{"id": "mine", "command": "", "properties": {}}',
+    ],
+)
+def test_an_unusable_request_s_error_reply_carries_its_id(
+    fuzz_daemon: RunningDaemon, frame: bytes
+) -> None:
+    # Without its id, CircusClient waits out its timeout instead of reading the error.
+    client = RawClient(fuzz_daemon)
+    try:
+        reply = client.send(frame)
+    finally:
+        client.close()
+    assert reply["status"] == "error" and reply["errno"] == 3, reply
+    assert reply["id"] == "mine"

@@ -393,3 +393,10 @@ def test_process_options_carry_over_with_circusd_defaults(tmp_path: Path) -> Non
     assert (a.stop_children, b.stop_children) == (False, True)
     assert a.umask == b.umask == 0o002
     assert b.shell_args == ["-x"]
+
+
+def test_papa_and_the_web_console_are_refused_with_a_reason(tmp_path: Path) -> None:
+    ini = "[circus]\nhttpd = True\n\n[watcher:a]\ncmd = x\nuse_papa = True\n"
+    _, warnings = convert_file(tmp_path, ini)
+    assert any(w.startswith("watcher a: use_papa is refused: papa") for w in warnings), warnings
+    assert any(w.startswith("circus: httpd is not supported (no web console") for w in warnings)

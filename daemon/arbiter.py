@@ -23,6 +23,7 @@ from daemon.logfile import LogFile
 from daemon.logfiles import LogPlaces
 from daemon.notify import Notifier
 from daemon.notify_socket import NotifySocket
+from daemon.on_demand import Activation
 from daemon.options import WatcherConfig
 from daemon.outlet import NullOutlet, Outlet
 from daemon.output import OutputLog
@@ -80,6 +81,7 @@ class Arbiter(Sampling):
         self.sockets: dict[str, ManagedSocket] = {}
         # name -> fd, shared with every watcher so that sockets bound by a reload reach them.
         self.socket_fds: dict[str, int] = {}
+        self.activation = Activation(self.socket_fds, self.find, self._start_on_demand)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -167,7 +169,7 @@ class Arbiter(Sampling):
         watchers = [self._make_watcher(cfg) for level in levels for cfg in level]
         for watcher in watchers:
             if watcher.config.autostart:
-                await watcher.start()
+                await self._start_or_arm(watcher)
         # Sockets were bound before any program started; now every program has been too.
         self.notifier.ready(self.status_line())
 
@@ -222,6 +224,7 @@ class Arbiter(Sampling):
             await asyncio.sleep(interval)
 
     async def shutdown(self) -> None:
+        self.activation.close()
         # What depends on others stops first; within a level of the dependency order the
         # lowest priority stops first, and equal priorities stop together.
         for level in reversed(dependency_order(w.config for w in self.watchers.values())):
@@ -344,12 +347,24 @@ class Arbiter(Sampling):
             raise WatcherExists(cfg.name)
         watcher = self._make_watcher(cfg)
         if start:
-            await watcher.start()
+            await self._start_or_arm(watcher)
         return watcher
+
+    async def _start_or_arm(self, watcher: Watcher) -> None:
+        if watcher.config.on_demand:
+            self.activation.arm(watcher)
+        else:
+            await watcher.start()
+
+    def _start_on_demand(self, name: str) -> None:
+        watcher = self.find(name)
+        if watcher is not None:
+            self.spawn_task(watcher.start())
 
     async def remove_watcher(self, name: str, nostop: bool = False) -> None:
         watcher = self.get(name)
         del self.watchers[watcher.name.lower()]
+        self.activation.disarm(watcher.name)
         if nostop:
             watcher.detach()
         else:
@@ -378,6 +393,7 @@ class Arbiter(Sampling):
 
     def emit(self, event: events.Event) -> None:
         self.outlet.event(event)
+        self.activation.seen(event)
         if self._release_soon is None and any(w.state == WAITING for w in self.watchers.values()):
             # Once per burst of events: a thousand spawns look at the waiting ones once.
             self._release_soon = asyncio.get_running_loop().call_soon(self._release_waiting)

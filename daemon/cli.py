@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 from daemon import signals
+from daemon.printable import printable
 
 EXIT_CONFIG = 2
+# convert --check: the file converts, but something would run differently.
+EXIT_CHANGES = 1
 
 
 def run_daemon(argv: list[str]) -> int:
@@ -124,24 +127,41 @@ def _daemonize() -> int:
 
 
 def run_convert(argv: list[str]) -> int:
-    from daemon.convert import convert_ini
+    from daemon.convert import convert_report
 
     p = argparse.ArgumentParser(
-        prog="circus-tui convert", description="Print the TOML equivalent of a Circus .ini file."
+        prog="circus-tui convert",
+        description="Print the TOML equivalent of a Circus .ini file; on stderr, a warning for "
+        "each thing that would run differently and a note for what needs no equivalent.",
     )
     p.add_argument("ini")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="print nothing on stdout; exit 1 when something would run differently",
+    )
     ns = p.parse_args(argv)
     try:
-        text, warnings = convert_ini(ns.ini)
+        report = convert_report(ns.ini)
     except OSError as exc:
         print(f"circus-tui: cannot read {ns.ini}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except ValueError as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    sys.stdout.write(text)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    if not ns.check:
+        sys.stdout.write(report.text)
+    for warning in report.warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {printable(note)}", file=sys.stderr)
+    if ns.check:
+        count = len(report.warnings)
+        verdict = f"{count} thing{'s' if count != 1 else ''} would run differently"
+        print(
+            f"{ns.ini}: {verdict if count else 'converts with the same meaning'}", file=sys.stderr
+        )
+        return EXIT_CHANGES if count else 0
     return 0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from daemon import substitute, trusted
 from daemon.logfile import open_log
+from daemon.logformat import LogFormat
 from daemon.options import WatcherConfig
 from daemon.output import OutputLog
 
@@ -53,6 +54,7 @@ class LogPlaces:
             buffer_bytes=cfg.output_buffer_bytes,
             max_bytes=cfg.max_bytes,
             backup_count=cfg.backup_count,
+            log_format=LogFormat(cfg.log_format, cfg.log_time_format),
         )
 
     def _path(self, cfg: WatcherConfig, value: str | None) -> Path | None:

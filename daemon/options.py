@@ -35,6 +35,9 @@ __all__ = [
 ]
 
 _stream_mode = checks.choice(("pipe", "inherit", "discard"))
+# How a log file's lines look: ours, the bytes alone (Circus's FileStream), or Circus's
+# FileStream with a time_format.
+LOG_FORMATS = ("stamped", "raw", "circus")
 
 
 @dataclass(frozen=True)
@@ -235,6 +238,13 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     Option("stdout", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("stderr", _stream_mode, "pipe", "pipe (captured), inherit or discard"),
     Option("use_sockets", checks.boolean, False, "inherit the daemon's sockets"),
+    Option(
+        "on_demand",
+        checks.boolean,
+        False,
+        "start at the first connection on its sockets, and again after each stop",
+        restart=False,
+    ),
     Option("sockets_env", checks.sockets_env, "circus", "circus or systemd (LISTEN_FDS)"),
     Option(
         "stdout_file", checks.optional_path, None, "log file (default: <state_dir>/logs/<name>.log)"
@@ -249,6 +259,20 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
         "rotate the log file at this size; 0 never",
     ),
     Option("backup_count", checks.integer(0, 1000), 5, "rotated files kept"),
+    Option(
+        "log_format",
+        checks.choice(LOG_FORMATS),
+        "stamped",
+        "stamped (time, pid, stream), raw (the lines only) or circus (log_time_format [pid] | )",
+        restart=False,
+    ),
+    Option(
+        "log_time_format",
+        checks.time_format,
+        None,
+        'strftime pattern of log_format = "circus", like %Y-%m-%d %H:%M:%S',
+        restart=False,
+    ),
     Option("output_buffer", checks.integer(0, 10_000_000), 10_000, "lines kept in memory for tail"),
     Option(
         "output_buffer_bytes",
@@ -329,11 +353,14 @@ class WatcherConfig:
     stdout: str = "pipe"
     stderr: str = "pipe"
     use_sockets: bool = False
+    on_demand: bool = False
     sockets_env: str = "circus"
     stdout_file: str | None = None
     stderr_file: str | None = None
     max_bytes: int = 10 * 1024 * 1024
     backup_count: int = 5
+    log_format: str = "stamped"
+    log_time_format: str | None = None
     output_buffer: int = 10_000
     output_buffer_bytes: int = 16 * 1024 * 1024
     max_line_length: int = 65536
@@ -373,6 +400,10 @@ class WatcherConfig:
         checks.backoff_order(self.backoff_min, self.backoff_max, given)
         checks.singleton_count(self.singleton, self.numprocesses)
         checks.python_path_needs(self.copy_env, self.copy_path, self.virtualenv, given)
+        checks.log_format_needs(self.log_format, self.log_time_format, given)
+        if self.on_demand and not self.use_sockets:
+            blamed = "use_sockets" if "use_sockets" in given else "on_demand"
+            raise checks.CheckError(blamed, "on_demand needs use_sockets = true (its sockets)")
         if self.shell_args and not self.shell:
             raise checks.CheckError("shell_args", "needs shell = true")
         return self

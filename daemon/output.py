@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from daemon.logfile import LogFile
+from daemon.logformat import LogFormat
 
 log = logging.getLogger("circus-tui")
 
@@ -44,13 +45,6 @@ class Line(NamedTuple):
     partial: bool = False  # split because it exceeded the line limit
 
 
-def _stamp(t: float) -> bytes:
-    # Whole microseconds first: rounding the fraction alone could print .000000 for the
-    # second that is about to end.
-    seconds, micros = divmod(round(t * 1_000_000), 1_000_000)
-    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(seconds)) + f".{micros:06d}").encode()
-
-
 class OutputLog:
     """Everything one watcher's processes write: ring buffer, log file(s), listeners."""
 
@@ -63,8 +57,10 @@ class OutputLog:
         max_bytes: int = 0,
         backup_count: int = 5,
         buffer_bytes: int = OUTPUT_BUFFER_BYTES,
+        log_format: LogFormat | None = None,
     ) -> None:
         self.name = name
+        self.log_format = log_format or LogFormat()
         # Bounded twice: in lines, and in bytes (data plus LINE_COST each), since lines of
         # up to max_line_length would otherwise let 10,000 of them take 640 MiB.
         self.ring: deque[Line] = deque(maxlen=buffer_lines)
@@ -76,7 +72,13 @@ class OutputLog:
         self.on_problem: Callable[[LogFile], None] | None = None
         self.files: dict[str, LogFile] = {}
         self.configure(
-            stdout_path, stderr_path, buffer_lines, max_bytes, backup_count, buffer_bytes
+            stdout_path,
+            stderr_path,
+            buffer_lines,
+            max_bytes,
+            backup_count,
+            buffer_bytes,
+            self.log_format,
         )
 
     def configure(
@@ -87,8 +89,10 @@ class OutputLog:
         max_bytes: int = 0,
         backup_count: int = 5,
         buffer_bytes: int = OUTPUT_BUFFER_BYTES,
+        log_format: LogFormat | None = None,
     ) -> None:
         """(Re)apply the output options; the ring and the sequence numbers carry on."""
+        self.log_format = log_format or LogFormat()
         if buffer_lines != self.ring.maxlen:
             self.ring = deque(self.ring, maxlen=buffer_lines)
             self.ring_bytes = _cost(self.ring, len(self.ring))
@@ -121,6 +125,10 @@ class OutputLog:
     def lost(self) -> int:
         return sum(f.lost for f in set(self.files.values()))
 
+    def log_paths(self) -> dict[str, Path]:
+        """The file each captured stream is written to ("stdout", "stderr")."""
+        return {stream: log.path for stream, log in self.files.items()}
+
     def _stderr_path(self) -> Path | None:
         out, err = self.files.get("stdout"), self.files.get("stderr")
         return err.path if err is not None and err is not out else None
@@ -151,18 +159,7 @@ class OutputLog:
         self._keep(lines, datas)
         log = self.files.get(stream)
         if log is not None:
-            head = b"%s %d %s" % (_stamp(now), pid, stream.encode())
-            if partials is None:
-                whole = head + b"  "
-                log.write(whole + (b"\n" + whole).join(datas) + b"\n", count)
-            else:
-                log.write(
-                    b"".join(
-                        head + (b"+ " if part else b"  ") + data + b"\n"
-                        for data, part in zip(datas, partials, strict=True)
-                    ),
-                    count,
-                )
+            log.write(self.log_format.render(now, pid, stream, datas, partials), count)
         for listener in self.listeners:
             listener(lines)
 

@@ -29,6 +29,18 @@ def singleton_count(singleton: bool, numprocesses: int) -> None:
         raise CheckError("numprocesses", "a singleton watcher runs at most one process")
 
 
+def log_format_needs(log_format: str, time_format: str | None, changed: Iterable[str] = ()) -> None:
+    """Circus's prefixed lines need the time format they start with; a time format means
+    nothing to the other formats."""
+    given = set(changed)
+    if log_format == "circus" and time_format is None:
+        blamed = "log_format" if "log_format" in given else "log_time_format"
+        raise CheckError(blamed, 'log_format = "circus" needs log_time_format')
+    if time_format is not None and log_format != "circus":
+        blamed = "log_format" if "log_format" in given else "log_time_format"
+        raise CheckError(blamed, 'log_time_format is used only with log_format = "circus"')
+
+
 def scaled(current: int, delta: int) -> int:
     """The target `incr`/`decr` asks for: never below 0; above the cap it is refused."""
     if current + delta > NUMPROCESSES_MAX:

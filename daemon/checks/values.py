@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 # -- booleans ----------------------------------------------------------------------------------
@@ -188,6 +189,30 @@ def choice(choices: Iterable[str]) -> Callable[[Any], str]:
         raise ValueError("expected one of " + ", ".join(allowed))
 
     return rule
+
+
+# A time format of a log line prefix: longer is a mistake, and a control character would let a
+# format forge line breaks in a file that other tools read line by line.
+TIME_FORMAT_MAX = 200
+
+
+def time_format(value: Any) -> str | None:
+    """A strftime pattern (Circus's stream `time_format`), tried once here so that a bad one
+    is refused before it is used for every line."""
+    if value is None or value == "":
+        return None
+    text = string(value)
+    if len(text) > TIME_FORMAT_MAX:
+        raise ValueError(f"longer than {TIME_FORMAT_MAX} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValueError("must not contain control characters")
+    if "%" not in text:
+        raise ValueError("expected a strftime pattern, like %Y-%m-%d %H:%M:%S")
+    try:
+        datetime.now().strftime(text)
+    except ValueError as exc:
+        raise ValueError(f"not a strftime pattern: {exc}") from None
+    return text
 
 
 def host(value: Any) -> str:

@@ -22,9 +22,17 @@ async def cmd_get(core: Core, props: dict[str, Any]) -> dict[str, Any]:
     options = watcher_options(watcher)
     out = {}
     for key in keys:
-        if key not in options:
+        stream, dot, inner = key.partition("_stream.")
+        if dot and stream in ("stdout", "stderr"):
+            # One key of the stream's Circus configuration (`stdout_stream.filename`).
+            conf = options[f"{stream}_stream_conf"]
+            if inner not in conf:
+                raise ProtocolError(f"{key!r} option not found", MESSAGE_ERROR)
+            out[key] = conf[inner]
+        elif key not in options:
             raise ProtocolError(f"{key!r} option not found", MESSAGE_ERROR)
-        out[key] = options[key]
+        else:
+            out[key] = options[key]
     return {"options": out}
 
 

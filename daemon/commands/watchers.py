@@ -31,6 +31,7 @@ from daemon.options import (
 )
 from daemon.protocol import BAD_MSG_DATA_ERROR, MESSAGE_ERROR, OS_ERROR, ProtocolError
 from daemon.trusted import UnsafeDirectoryError
+from daemon.wire.circus_options import from_circus
 from daemon.wire.core import Core, WatcherView
 from daemon.wire.events import reload_changes
 
@@ -211,7 +212,7 @@ async def cmd_set(core: Core, props: dict[str, Any]) -> None:
     if not isinstance(options, dict) or not options:
         raise ProtocolError("'options' property should be an object", MESSAGE_ERROR)
     try:
-        changes = check_options(merge_dotted(watcher.config, options))
+        changes = check_options(merge_dotted(watcher.config, from_circus(options)))
         new = watcher.config.with_options(changes)
     except OptionError as exc:
         raise ProtocolError(str(exc), MESSAGE_ERROR) from None

@@ -154,6 +154,10 @@ class _Loader:
             except CheckError as exc:
                 raise self.fail(("watchers", name, exc.key), exc.message) from None
             self.check_socket_references(name, values, sockets, config.use_sockets)
+            if config.on_demand and not sockets:
+                raise self.fail(
+                    ("watchers", name, "on_demand"), "no socket in [sockets] to wait on"
+                )
             watchers[name] = config
         self.check_dependencies(watchers)
         return watchers

@@ -26,6 +26,7 @@ SHARED_OPTIONS = (
     "max_age_variance",
     "max_retry",
     "use_sockets",
+    "on_demand",
     "send_hup",
     "stop_children",
     "copy_path",
@@ -48,7 +49,6 @@ WATCHER_NOTES = {
     "flapping_max_retry": FLAPPING_HINT,
     "use_papa": "is refused: papa (processes kept by a separate server, which Circus "
     "removed) is not supported; the processes are this daemon's own",
-    "on_demand": "is not supported: processes start with the daemon or on `start`",
     "env": "is not read by Circus in a watcher section: use an [env:NAME] section",
 }
 
@@ -71,6 +71,33 @@ CIRCUS_NOTES = {
     "papa_endpoint": "has no equivalent",
 }
 
+# [circus] options whose loss changes nothing a program sees: reported as notes.
+CIRCUS_HARMLESS = frozenset(
+    {
+        "check_delay",
+        "endpoint_owner",
+        "multicast_endpoint",
+        "statsd",
+        "debug",
+        "debug_gc",
+        "loglevel",
+        "logoutput",
+        "loggerconfig",
+        "fqdn_prefix",
+        "papa_endpoint",
+    }
+)
+
+SOCKET_NOTES = {
+    "interface": "is not supported (SO_BINDTODEVICE): bind to the interface's address with host",
+    "proto": "is not supported: the socket uses its family and type's protocol (TCP, UDP)",
+}
+
+# circusd keeps an unknown watcher key as an extra option for plugins and hooks to read.
+UNKNOWN_WATCHER_OPTION = (
+    "is not a Circus watcher option (circusd kept it only for hooks and plugins to read); left out"
+)
+
 # [circus] switches that only matter when turned on.
 SWITCHES = ("statsd", "httpd", "debug", "debug_gc")
 
@@ -81,12 +108,12 @@ CIRCUS_ENDPOINTS = {
 }
 
 FILE_STREAMS = ("FileStream", "WatchedFileStream", "TimedRotatingFileStream")
-_FILE_OPTIONS = {"class", "filename", "max_bytes", "backup_count"}
+_FILE_OPTIONS = {"class", "filename", "max_bytes", "backup_count", "time_format"}
 # The options each stream class takes that carry over; the others get a warning.
 STREAM_OPTIONS: dict[str, set[str]] = {
     "StdoutStream": {"class"},
     "FancyStdoutStream": {"class", "color"},
     "FileStream": _FILE_OPTIONS,
-    "WatchedFileStream": {"class", "filename"},
-    "TimedRotatingFileStream": {"class", "filename", "backup_count"},
+    "WatchedFileStream": {"class", "filename", "time_format"},
+    "TimedRotatingFileStream": {"class", "filename", "backup_count", "time_format"},
 }

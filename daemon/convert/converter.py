@@ -13,10 +13,13 @@ from daemon.checks import CheckError
 from daemon.config import SOCKET_CHECKS, ConfigError, make_socket_config, parse_config_text
 from daemon.convert.circus_options import (
     CIRCUS_ENDPOINTS,
+    CIRCUS_HARMLESS,
     CIRCUS_NOTES,
     FLAPPING_HINT,
     SHARED_OPTIONS,
+    SOCKET_NOTES,
     SWITCHES,
+    UNKNOWN_WATCHER_OPTION,
     WATCHER_NOTES,
 )
 from daemon.convert.ini import CircusIni
@@ -29,13 +32,22 @@ from daemon.substitute import from_circus_env_value, lower_socket_names, variabl
 class Converter:
     def __init__(self, path: Path) -> None:
         self.path = path
+        # What runs differently after the conversion (`convert --check` fails on one), and
+        # what has no equivalent but needs none.
         self.warnings: list[str] = []
+        self.notes: list[str] = []
         self.ini = CircusIni(path, self.warn)
         self.umask: int | None = None
 
     def warn(self, message: str) -> None:
+        """Something that runs differently, or not at all, after the conversion."""
         if message not in self.warnings:
             self.warnings.append(message)
+
+    def note(self, message: str) -> None:
+        """Something that has no equivalent and needs none."""
+        if message not in self.notes:
+            self.notes.append(message)
 
     def convert(self) -> tuple[str, list[str]]:
         settings = self.settings()
@@ -86,9 +98,10 @@ class Converter:
             ):
                 continue
             elif key in CIRCUS_NOTES:
-                self.warn(f"circus: {key} {CIRCUS_NOTES[key]}")
+                report = self.note if key in CIRCUS_HARMLESS else self.warn
+                report(f"circus: {key} {CIRCUS_NOTES[key]}")
             else:
-                self.warn(f"circus: {key} is not supported")
+                self.warn(f"circus: {key} is not a Circus option; left out")
         missing = [k for k in CIRCUS_ENDPOINTS if k not in values]
         if missing:
             spelled = ", ".join(f"{k} = {CIRCUS_ENDPOINTS[k]!r}" for k in missing)
@@ -115,8 +128,9 @@ class Converter:
             values: dict[str, Any] = {}
             raw = self.ini.items(section)
             for key, value in raw.items():
-                if key not in SOCKET_CHECKS:  # interface, proto
-                    self.warn(f"socket {name}: {key} is not supported")
+                if key not in SOCKET_CHECKS:
+                    reason = SOCKET_NOTES.get(key, "is not a Circus socket option; left out")
+                    self.warn(f"socket {name}: {key} {reason}")
                     continue
                 try:
                     values[key] = SOCKET_CHECKS[key](_socket_value(key, value))
@@ -157,13 +171,15 @@ class Converter:
             streams: dict[str, dict[str, str]] = {}
             for key, value in self.ini.items(section).items():
                 self.watcher_option(watcher, key, value, streams)
-            for option, text in convert_streams(watcher, streams, self.warn):
+            for option, text in convert_streams(watcher, streams, self.warn, self.note):
                 self.watcher_option(watcher, option, text, {}, shared=True)
             if watcher.hooks:
                 self.watcher_hooks(watcher)
             # circusd's defaults where they differ from ours: the stop signal to the process
             # alone, and [circus] umask for every process.
             watcher.values.setdefault("stop_children", False)
+            if watcher.values.get("on_demand") and watcher.values.get("respawn", True):
+                self.on_demand_restarts(watcher)
             if self.umask is not None:
                 watcher.values.setdefault("umask", self.umask)
             if "cmd" not in watcher.values:
@@ -187,8 +203,9 @@ class Converter:
                 self.warn(f"watcher {original!r} left out: {exc}")
                 return None
             self.warn(
-                f"watcher {original!r} renamed {name!r} "
-                "(names cannot contain '.' or spaces, and 'circus' is reserved)"
+                f"watcher {original!r} renamed {name!r} (names cannot contain '.', which "
+                "would make event topics watcher.NAME.EVENT ambiguous, nor spaces, and "
+                "'circus' is reserved): circusctl and hooks use the new name"
             )
         if name.lower() in seen:
             self.warn(f"watcher {original!r} left out: same name as another watcher")
@@ -238,7 +255,22 @@ class Converter:
         elif key in WATCHER_NOTES:
             self.warn(f"watcher {name}: {key} {WATCHER_NOTES[key]}")
         else:
-            self.warn(f"watcher {name}: {key} is not supported")
+            self.warn(f"watcher {name}: {key} {UNKNOWN_WATCHER_OPTION}")
+
+    def on_demand_restarts(self, watcher: WatcherDraft) -> None:
+        """circusd respawns a process of an on_demand watcher only at the next connection:
+        restart = "never" does that here (a stop, completion or failure waits for one)."""
+        watcher.values.setdefault("restart", "never")
+        message = (
+            f'watcher {watcher.name}: on_demand: restart = "never" written, since circusd '
+            "starts a process that died again only at the next connection"
+        )
+        if watcher.values.get("numprocesses", 1) > 1:
+            self.warn(
+                message + "; here the places of dead processes stay empty until all have died"
+            )
+        else:
+            self.note(message)
 
     def watcher_hooks(self, watcher: WatcherDraft) -> None:
         """Circus's hooks carry over as they are ("module.function" and its ", true"); one

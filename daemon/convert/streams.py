@@ -8,23 +8,41 @@ from collections.abc import Callable
 from daemon.convert.circus_options import FILE_STREAMS, STREAM_OPTIONS
 from daemon.convert.render import WatcherDraft
 
+# TimedRotatingFileStream's options for rotating by time.
+ROTATION_BY_TIME = frozenset({"rotate_when", "rotate_interval", "utc"})
+
 
 def convert_streams(
-    watcher: WatcherDraft, streams: dict[str, dict[str, str]], warn: Callable[[str], None]
+    watcher: WatcherDraft,
+    streams: dict[str, dict[str, str]],
+    warn: Callable[[str], None],
+    note: Callable[[str], None],
 ) -> list[tuple[str, str]]:
     """Sets the stream options on `watcher`; returns the (option, text) pairs of the log
-    sizes, still to be checked like any other watcher option."""
+    file's format and sizes, still to be checked like any other watcher option. A stream
+    left out means circusd let the process write on circusd's own stdout or stderr: say
+    where that output goes now."""
     sizes: dict[str, tuple[str, str]] = {}
+    formats: dict[str, str] = {}
+    left: list[str] = []
     for stream in ("stdout_stream", "stderr_stream"):
         options = streams.get(stream)
         if options is None:
+            target = stream.removesuffix("_stream")
+            if watcher.values.get(target) is None:
+                left.append(target)
             continue
         prefix = f"watcher {watcher.name}: {stream}"
         kind = options.get("class", "").strip().rsplit(".", 1)[-1]
+        if not kind and options.get("filename", "").strip():
+            kind = "FileStream"  # as Circus reads a filename without a class
         target = stream.removesuffix("_stream")
         extra = sorted(set(options) - STREAM_OPTIONS.get(kind, {"class"}))
         for option in extra:
-            warn(f"{prefix}.{option} is not supported")
+            if option in ROTATION_BY_TIME:
+                warn(f"{prefix}.{option} is not supported: files rotate by size here (max_bytes)")
+            else:
+                warn(f"{prefix}.{option} is not an option of {kind or 'a stream'}; left out")
         if kind in ("StdoutStream", "FancyStdoutStream"):
             watcher.values[target] = "inherit"
             if kind == "FancyStdoutStream":
@@ -47,14 +65,45 @@ def convert_streams(
                 unset = "" if max_bytes.strip() == "0" else "0"
                 size = (max_bytes, options.get("backup_count", unset))
             sizes[stream] = size
+            # FileStream writes the bytes alone, or each line after its time_format prefix.
+            formats[stream] = options.get("time_format", "").strip()
         else:
-            warn(f"{prefix}: class {kind or '(none)'} is not supported")
+            warn(
+                f"{prefix}: class {options.get('class', '').strip() or '(none)'} is not "
+                "supported (a stream class is Python code run inside circusd, which this "
+                f"daemon does not run): the output is captured and written to {where(watcher)}; "
+                "`tail -f` or the output events give it to another program"
+            )
+    if left:
+        both = " and ".join(left)
+        pronoun = "they are" if len(left) > 1 else "it is"
+        note(
+            f"watcher {watcher.name}: without {'/'.join(f'{t}_stream' for t in left)}, circusd "
+            f"left the {both} of its processes on its own; here {pronoun} captured (`tail`, "
+            f'the console) and written to {where(watcher)} ({left[0]} = "inherit" keeps '
+            "circusd's way)"
+        )
     if len(set(sizes.values())) > 1:
         warn(
             f"watcher {watcher.name}: stdout and stderr files rotate alike here; "
             "stdout_stream's max_bytes and backup_count are kept"
         )
-    if not sizes:
+    if len(set(formats.values())) > 1:
+        warn(
+            f"watcher {watcher.name}: stdout and stderr files are written alike here; "
+            "stdout_stream's time_format is kept"
+        )
+    time_format = formats.get("stdout_stream", formats.get("stderr_stream"))
+    if time_format is None:
         return []
+    pairs = [("log_format", "circus" if time_format else "raw")]
+    if time_format:
+        pairs.append(("log_time_format", time_format))
     max_bytes, backup_count = sizes.get("stdout_stream") or sizes["stderr_stream"]
-    return [(k, v) for k, v in (("max_bytes", max_bytes), ("backup_count", backup_count)) if v]
+    return pairs + [
+        (k, v) for k, v in (("max_bytes", max_bytes), ("backup_count", backup_count)) if v
+    ]
+
+
+def where(watcher: WatcherDraft) -> str:
+    return str(watcher.values.get("stdout_file") or f"state_dir/logs/{watcher.name}.log")

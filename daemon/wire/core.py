@@ -47,6 +47,8 @@ class OutputView(Protocol):
 
     def lost(self) -> int: ...
 
+    def log_paths(self) -> dict[str, Path]: ...
+
 
 class PolicyView(Protocol):
     failures: int

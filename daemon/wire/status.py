@@ -10,6 +10,7 @@ from typing import Any
 
 from daemon import substitute
 from daemon.sockets import ManagedSocket
+from daemon.wire.circus_options import circus_options
 from daemon.wire.core import Core, ProcessView, WatcherView
 
 
@@ -42,11 +43,13 @@ def details(watcher: WatcherView) -> dict[str, Any]:
 
 def watcher_options(watcher: WatcherView) -> dict[str, Any]:
     """Every option as `options` and `get` give it, as circusd does: `args` as one string,
-    `working_dir` the directory the processes start in (the daemon's own when none is set)."""
+    `working_dir` the directory the processes start in (the daemon's own when none is set),
+    and Circus's names for options spelled otherwise here (daemon.wire.circus_options)."""
     cfg = watcher.config
     options = cfg.as_options()
     options["args"] = shlex.join(cfg.args)
     options["working_dir"] = substitute.working_dir(cfg, watcher.base_dir) or os.getcwd()
+    options.update(circus_options(watcher))
     return options
 
 

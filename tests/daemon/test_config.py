@@ -502,7 +502,13 @@ executable = "/usr/bin/python3"
 max_memory = "512M"
 max_cpu = 90
 limit_window = 30
+on_demand = true
+log_format = "circus"
+log_time_format = "%Y-%m-%d %H:%M:%S"
 RLIMITS
+
+[sockets.web]
+port = 0
 
 [watchers.strings]
 cmd = "sleep 1"
@@ -580,6 +586,9 @@ singleton = "yes"
         max_memory=512 << 20,
         max_cpu=90.0,
         limit_window=30.0,
+        on_demand=True,
+        log_format="circus",
+        log_time_format="%Y-%m-%d %H:%M:%S",
         **limits,
     )
     # Every option but singleton (which excludes numprocesses = 3) is away from its default.

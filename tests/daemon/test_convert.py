@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,14 +153,13 @@ def test_realistic_circus_file(tmp_path: Path) -> None:
     }
 
     assert warnings == [
-        "circus: check_delay has no equivalent (exits are noticed at once)",
-        "circus: statsd is not needed (stats are always published on stats_endpoint)",
-        "circus: loglevel has no equivalent",
-        "socket admin: interface is not supported",
+        "socket admin: interface is not supported (SO_BINDTODEVICE): bind to the interface's "
+        "address with host",
         "watcher web: check_flapping flapping is built in: see backoff_min, backoff_max, "
         "stable_after and max_retry",
-        "watcher 'cron.daily' renamed 'cron_daily' (names cannot contain '.' or spaces, and "
-        "'circus' is reserved)",
+        "watcher 'cron.daily' renamed 'cron_daily' (names cannot contain '.', which would make "
+        "event topics watcher.NAME.EVENT ambiguous, nor spaces, and 'circus' is reserved): "
+        "circusctl and hooks use the new name",
         "plugin:flapping: flapping is built in: see backoff_min, backoff_max, stable_after "
         "and max_retry",
         "plugin:statsd: plugins are not supported",
@@ -278,7 +279,7 @@ def test_unreadable_ini_raises_config_error(tmp_path: Path) -> None:
         pytest.param(
             "stdout_stream.class = FileStream\nstdout_stream.filename = out.log\n"
             "stderr_stream.class = circus.stream.FileStream\nstderr_stream.filename = out.log\n",
-            {"stdout_file": "out.log", "stderr_file": None, "max_bytes": 0},
+            {"stdout_file": "out.log", "stderr_file": None, "max_bytes": 0, "log_format": "raw"},
             [],
             id="one file for both, never rotated as in Circus",
         ),
@@ -287,20 +288,33 @@ def test_unreadable_ini_raises_config_error(tmp_path: Path) -> None:
             "stdout_stream.max_bytes = 2048\nstdout_stream.backup_count = 3\n"
             "stdout_stream.time_format = %Y\n"
             "stderr_stream.class = WatchedFileStream\nstderr_stream.filename = /l/err.log\n",
-            {"stdout_file": "/l/out.log", "stderr_file": "/l/err.log", "max_bytes": 2048},
+            {
+                "stdout_file": "/l/out.log",
+                "stderr_file": "/l/err.log",
+                "max_bytes": 2048,
+                "log_format": "circus",
+                "log_time_format": "%Y",
+            },
             [
-                "watcher a: stdout_stream.time_format is not supported",
                 "watcher a: stdout and stderr files rotate alike here; stdout_stream's max_bytes "
                 "and backup_count are kept",
+                "watcher a: stdout and stderr files are written alike here; stdout_stream's "
+                "time_format is kept",
             ],
             id="separate files",
         ),
         pytest.param(
             "stderr_stream.class = TimedRotatingFileStream\nstderr_stream.filename = e.log\n"
             "stderr_stream.rotate_when = D\nstderr_stream.backup_count = 7\n",
-            {"stderr_file": "e.log", "backup_count": 7, "max_bytes": 10 * 1024 * 1024},
+            {
+                "stderr_file": "e.log",
+                "backup_count": 7,
+                "max_bytes": 10 * 1024 * 1024,
+                "log_format": "raw",
+            },
             [
-                "watcher a: stderr_stream.rotate_when is not supported",
+                "watcher a: stderr_stream.rotate_when is not supported: files rotate by size "
+                "here (max_bytes)",
                 "watcher a: stderr_stream: TimedRotatingFileStream rotates by time; here files "
                 "rotate by size (max_bytes, 10 MiB by default)",
             ],
@@ -312,7 +326,10 @@ def test_unreadable_ini_raises_config_error(tmp_path: Path) -> None:
             {"stdout": "inherit", "stderr": "pipe"},
             [
                 "watcher a: stdout_stream: FancyStdoutStream's colours and prefixes are not kept",
-                "watcher a: stderr_stream: class SyslogStream is not supported",
+                "watcher a: stderr_stream: class myapp.SyslogStream is not supported (a stream "
+                "class is Python code run inside circusd, which this daemon does not run): the "
+                "output is captured and written to state_dir/logs/a.log; `tail -f` or the output "
+                "events give it to another program",
             ],
             id="stdout stream classes",
         ),
@@ -400,3 +417,85 @@ def test_papa_and_the_web_console_are_refused_with_a_reason(tmp_path: Path) -> N
     _, warnings = convert_file(tmp_path, ini)
     assert any(w.startswith("watcher a: use_papa is refused: papa") for w in warnings), warnings
     assert any(w.startswith("circus: httpd is not supported (no web console") for w in warnings)
+
+
+CIRCUS_TUI = str(Path(sys.executable).parent / "circus-tui")
+ENDPOINTS = (
+    "[circus]\nendpoint = ipc:///tmp/e\npubsub_endpoint = ipc:///tmp/p\n"
+    "stats_endpoint = ipc:///tmp/s\n"
+)
+
+
+def run_check(tmp_path: Path, ini: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "circus.ini"
+    path.write_text(ini)
+    return subprocess.run(
+        [CIRCUS_TUI, "convert", "--check", str(path)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_check_passes_when_only_notes_remain(tmp_path: Path) -> None:
+    done = run_check(tmp_path, ENDPOINTS + "check_delay = 5\n\n[watcher:a]\ncmd = sleep 9\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert "note: circus: check_delay has no equivalent (exits are noticed at once)" in lines
+    # Where the output went under circusd, and where it goes now.
+    assert any(
+        ln.startswith("note: watcher a: without stdout_stream/stderr_stream") for ln in lines
+    )
+    assert lines[-1].endswith("circus.ini: converts with the same meaning")
+
+
+def test_check_fails_on_a_change_of_meaning_and_says_why(tmp_path: Path) -> None:
+    done = run_check(
+        tmp_path,
+        ENDPOINTS + "httpd = True\n\n[watcher:a]\ncmd = sleep 9\nbogus = 1\n"
+        "stdout_stream.class = TimedRotatingFileStream\nstdout_stream.filename = a.log\n",
+    )
+    assert done.returncode == 1, done.stderr
+    warnings = [ln for ln in done.stderr.splitlines() if ln.startswith("warning: ")]
+    assert warnings == [
+        "warning: circus: httpd is not supported (no web console: use the circus-tui console)",
+        "warning: watcher a: bogus is not a Circus watcher option (circusd kept it only for "
+        "hooks and plugins to read); left out",
+        "warning: watcher a: stdout_stream: TimedRotatingFileStream rotates by time; here files "
+        "rotate by size (max_bytes, 10 MiB by default)",
+    ]
+    assert done.stderr.splitlines()[-1].endswith("circus.ini: 3 things would run differently")
+    # Without --check the TOML is printed, with the same warnings.
+    plain = subprocess.run(
+        [CIRCUS_TUI, "convert", str(tmp_path / "circus.ini")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert plain.returncode == 0 and "[watchers.a]" in plain.stdout
+    assert [ln for ln in plain.stderr.splitlines() if ln.startswith("warning: ")] == warnings
+
+
+def test_a_message_is_printed_without_control_characters(tmp_path: Path) -> None:
+    done = run_check(tmp_path, ENDPOINTS + "\n[watcher:a]\ncmd = x\nbad\x1b[2Jkey = 1\n")
+    assert "\x1b" not in done.stderr
+    assert done.returncode == 1
+
+
+def test_on_demand_carries_over_with_circusd_s_respawn_at_the_next_connection(
+    tmp_path: Path,
+) -> None:
+    ini = (
+        ENDPOINTS + "\n[socket:web]\nport = 0\n\n"
+        "[watcher:a]\ncmd = srv $(circus.sockets.web)\nuse_sockets = True\non_demand = True\n"
+        "[watcher:b]\ncmd = srv\nuse_sockets = True\non_demand = True\nnumprocesses = 2\n"
+        "[watcher:c]\ncmd = srv\nuse_sockets = True\non_demand = True\nrespawn = False\n"
+    )
+    text, warnings = convert_file(tmp_path, ini)
+    config = load_toml(tmp_path, text)
+    a, b, c = (config.watchers[n] for n in "abc")
+    assert a.on_demand and b.on_demand and c.on_demand
+    assert (a.restart, b.restart, c.restart_policy) == ("never", "never", "never")
+    assert [w for w in warnings if "on_demand" in w] == [
+        'watcher b: on_demand: restart = "never" written, since circusd starts a process that '
+        "died again only at the next connection; here the places of dead processes stay empty "
+        "until all have died"
+    ]

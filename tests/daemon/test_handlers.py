@@ -421,3 +421,43 @@ async def test_stats_extended_asks_the_extended_stats_hook() -> None:
     assert ("extended_stats", 11) in watcher.calls
     plain = await call(core, "stats", name="web")
     assert not any("extended" in info for info in plain["info"].values())
+
+
+async def test_circus_names_for_output_options_are_read_and_set() -> None:
+    watcher = web(stderr="discard", log_format="circus", log_time_format="%H:%M")
+    watcher.output.configure(Path("/logs/web.log"))
+    core = FakeCore(watcher)
+    options = (await call(core, "options", name="web"))["options"]
+    assert (options["close_child_stdout"], options["close_child_stderr"]) == (False, True)
+    assert options["stdout_stream_conf"] == {
+        "class": "FileStream",
+        "filename": "/logs/web.log",
+        "max_bytes": 10 * 1024 * 1024,
+        "backup_count": 5,
+        "time_format": "%H:%M",
+    }
+    assert options["stderr_stream_conf"] == {}
+    got = await call(core, "get", name="web", keys=["stdout_stream.filename", "close_child_stderr"])
+    assert got == {
+        "options": {"stdout_stream.filename": "/logs/web.log", "close_child_stderr": True}
+    }
+    await refused(core, "get", MESSAGE_ERROR, name="web", keys=["stderr_stream.filename"])
+
+    changes = {
+        "close_child_stderr": "false",
+        "stdout_stream.class": "circus.stream.StdoutStream",
+        "stderr_stream.filename": "/logs/err.log",
+        "stderr_stream.time_format": "",
+    }
+    assert await call(core, "set", name="web", options=changes, waiting=True) is None
+    new = watcher.calls[-1][1]
+    assert (new.stdout, new.stderr, new.stderr_file) == ("inherit", "pipe", "/logs/err.log")
+    assert (new.log_format, new.log_time_format) == ("raw", None)
+    reason = await refused(
+        core, "set", MESSAGE_ERROR, name="web", options={"stdout_stream.class": "my.Syslog"}
+    )
+    assert reason.startswith("stdout_stream.class: 'my.Syslog': only FileStream")
+    reason = await refused(
+        core, "set", MESSAGE_ERROR, name="web", options={"stdout_stream.rotate_when": "D"}
+    )
+    assert reason.startswith("stdout_stream.rotate_when: unknown stream option")

@@ -28,6 +28,7 @@ from daemon.options import WatcherConfig
 from daemon.outlet import NullOutlet, Outlet
 from daemon.output import OutputLog
 from daemon.paths import default_endpoints, default_state_dir
+from daemon.plugins import plugin_watchers
 from daemon.reaper import Reaper
 from daemon.reload import reread_config
 from daemon.sampling import Sampling
@@ -165,7 +166,7 @@ class Arbiter(Sampling):
     async def _start_all(self) -> None:
         # Dependencies first (priority breaks ties); one whose conditions do not hold yet
         # waits, and is started when they do (_release_waiting).
-        levels = dependency_order(self.config.watchers.values())
+        levels = dependency_order(self.wanted_watchers(self.config).values())
         watchers = [self._make_watcher(cfg) for level in levels for cfg in level]
         for watcher in watchers:
             if watcher.config.autostart:
@@ -267,6 +268,20 @@ class Arbiter(Sampling):
 
     # -- watchers -----------------------------------------------------------------------
 
+    def wanted_watchers(self, config: Config) -> dict[str, WatcherConfig]:
+        """What a configuration runs: its watchers, then a watcher for each of its plugins,
+        on this daemon's endpoints as resolved (the private defaults included)."""
+        plugins = plugin_watchers(
+            config.plugins.values(),
+            endpoint=self.endpoint,
+            pubsub_endpoint=self.pubsub_endpoint,
+            base_dir=self.base_dir,
+        )
+        return {**config.watchers, **plugins}
+
+    def is_plugin(self, name: str) -> bool:
+        return name.lower() in {p.watcher_name.lower() for p in self.config.plugins.values()}
+
     def _make_watcher(self, cfg: WatcherConfig) -> Watcher:
         # Every watcher has its output log, even one that captures nothing yet: `set` may
         # switch it to pipes at any time.
@@ -304,7 +319,7 @@ class Arbiter(Sampling):
     def _check_log_paths(self) -> None:
         """Before anything starts: a log file that cannot be opened, or that another user could
         redirect, is refused now, not found out while the program runs."""
-        for cfg in self.config.watchers.values():
+        for cfg in self.wanted_watchers(self.config).values():
             self.check_log_files(cfg)
 
     def check_log_files(self, cfg: WatcherConfig) -> None:
@@ -424,7 +439,8 @@ class Arbiter(Sampling):
         path = self.config.path
         if path is None:
             raise Refused("the daemon was not started from a file")
-        running = {w.name: w.config for w in self.watchers.values()}
+        # A plugin's watcher is its [plugins.NAME] table's, which the file keeps as written.
+        running = {w.name: w.config for w in self.watchers.values() if not self.is_plugin(w.name)}
         try:
             await asyncio.to_thread(save_config, path, running)
         except ConfigError as exc:

@@ -4,6 +4,7 @@ sockets stay bound, new ones are bound; what a reload cannot change is reported 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -25,7 +26,8 @@ async def reread_config(arbiter: Arbiter) -> ReloadChanges:
     if arbiter.config.path is None:
         raise Refused("no configuration file to reload")
     try:
-        new = load_config(arbiter.config.path)
+        # In a thread: a plugin with another interpreter is probed by running it.
+        new = await asyncio.to_thread(load_config, arbiter.config.path)
     except Exception as exc:  # a bad file must leave everything running as it was
         raise Refused(f"reload refused: {exc}") from exc
     changes = ReloadChanges()
@@ -48,11 +50,13 @@ async def reread_config(arbiter: Arbiter) -> ReloadChanges:
         changes.ignored.append("[circus] (changes need a restart)")
     for item in changes.ignored:
         log.warning("reload: %s", item)
+    wanted = arbiter.wanted_watchers(new)
     old_names = {w.name for w in arbiter.watchers.values()}
-    for name in old_names - set(new.watchers):
+    for name in old_names - set(wanted):
         await arbiter.remove_watcher(name)
         changes.removed.append(name)
-    for name, cfg in new.watchers.items():
+    plugins = {p.watcher_name for p in new.plugins.values()}
+    for name, cfg in wanted.items():
         if name not in old_names:
             await arbiter.add_watcher(cfg, cfg.autostart)
             changes.added.append(name)
@@ -60,7 +64,9 @@ async def reread_config(arbiter: Arbiter) -> ReloadChanges:
             watcher = arbiter.get(name)
             if watcher.config != cfg:
                 try:
-                    await watcher.reconfigure(cfg)
+                    # A plugin's single process is stopped before its replacement starts, as
+                    # circusd replaces a plugin: two of them would both act on every event.
+                    await watcher.reconfigure(cfg, graceful=name not in plugins)
                 except Refused as exc:
                     # An aborted rolling reload: the old processes serve on; the others go on.
                     log.error("reload: %s", exc.reason)

@@ -131,4 +131,6 @@ class Respawning:
         if self._retry is not None:
             self._retry.cancel()
             self._retry = None
+            # "backing off" is no longer what it does.
+            self.reason = None
         self.retry_at = None

@@ -27,6 +27,8 @@ from daemon.config.schema import (
 )
 from daemon.dependencies import dependency_order
 from daemon.options import OPTIONS_BY_NAME, WatcherConfig, check_option, make_watcher_config
+from daemon.plugin_probe import PluginProblem, check_plugin
+from daemon.plugin_spec import PluginConfig, make_plugin_config
 from daemon.substitute import variables
 
 
@@ -107,6 +109,7 @@ class _Loader:
         config.settings = self.settings(data.get("circus", {}))
         config.sockets = self.sockets(data.get("sockets", {}))
         config.watchers = self.watchers(data.get("watchers", {}), config.sockets)
+        config.plugins = self.plugins(data.get("plugins", {}), config.watchers)
         return config
 
     def settings(self, table: dict[str, Any]) -> DaemonSettings:
@@ -161,6 +164,35 @@ class _Loader:
             watchers[name] = config
         self.check_dependencies(watchers)
         return watchers
+
+    def plugins(
+        self, table: dict[str, Any], watchers: dict[str, WatcherConfig]
+    ) -> dict[str, PluginConfig]:
+        plugins: dict[str, PluginConfig] = {}
+        base = self.base_dir
+        taken = {name.lower() for name in watchers}
+        for name, values in self.named_tables("plugins", "plugin", table):
+            try:
+                plugin = make_plugin_config(name, values, base)
+            except CheckError as exc:
+                raise self.fail(("plugins", name, exc.key), exc.message) from None
+            if plugin.watcher_name.lower() in taken:
+                raise self.fail(
+                    ("plugins", name),
+                    f"its watcher would be {plugin.watcher_name!r}, the name of a watcher "
+                    "in [watchers]",
+                )
+            try:
+                check_plugin(plugin, base)
+            except PluginProblem as exc:
+                raise self.fail(("plugins", name, exc.key), exc.message) from None
+            plugins[name] = plugin
+        return plugins
+
+    @property
+    def base_dir(self) -> Path:
+        """Where relative paths in the file start: its own directory."""
+        return self.path.parent.resolve() if self.path is not None else Path.cwd()
 
     def check_dependencies(self, watchers: dict[str, WatcherConfig]) -> None:
         try:

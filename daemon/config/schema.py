@@ -1,5 +1,6 @@
 """What a configuration is: the daemon's settings, its sockets and the whole Config, with
-the checks each value must pass (the watchers' own options are in daemon.options)."""
+the checks each value must pass (the watchers' own options are in daemon.options, the
+plugins' in daemon.plugin_spec)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 from daemon import checks
 from daemon.checks import CheckError
 from daemon.options import WatcherConfig
+from daemon.plugin_spec import PluginConfig
 
-TOP_LEVEL_KEYS = ("circus", "watchers", "sockets")
+TOP_LEVEL_KEYS = ("circus", "watchers", "sockets", "plugins")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,6 +122,8 @@ class Config:
     settings: DaemonSettings = field(default_factory=DaemonSettings)
     watchers: dict[str, WatcherConfig] = field(default_factory=dict)
     sockets: dict[str, SocketConfig] = field(default_factory=dict)
+    # Each runs as the watcher `plugin:NAME` (daemon.plugins), which is not in `watchers`.
+    plugins: dict[str, PluginConfig] = field(default_factory=dict)
 
 
 WILDCARDS = ("", "0.0.0.0", "::", "*")

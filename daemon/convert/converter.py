@@ -15,7 +15,6 @@ from daemon.convert.circus_options import (
     CIRCUS_ENDPOINTS,
     CIRCUS_HARMLESS,
     CIRCUS_NOTES,
-    FLAPPING_HINT,
     SHARED_OPTIONS,
     SOCKET_NOTES,
     SWITCHES,
@@ -23,6 +22,7 @@ from daemon.convert.circus_options import (
     WATCHER_NOTES,
 )
 from daemon.convert.ini import CircusIni
+from daemon.convert.plugins import convert_plugins
 from daemon.convert.render import WatcherDraft, render
 from daemon.convert.streams import convert_streams
 from daemon.options import check_option, make_watcher_config
@@ -54,24 +54,19 @@ class Converter:
         sockets = self.sockets()
         watchers = self.watchers()
         self.apply_env(watchers)
+        plugins = convert_plugins(self.ini, self.path.parent, self.warn, self.note)
         for section in self.ini.sections():
-            if section.startswith("plugin:"):
-                use = self.ini.get(section, "use")
-                if "flapping" in use.lower():
-                    self.warn(f"{section}: {FLAPPING_HINT}")
-                else:
-                    self.warn(f"{section}: plugins are not supported")
-            elif section in ("circus", "env") or section.startswith(
-                ("watcher:", "socket:", "env:")
+            if section in ("circus", "env") or section.startswith(
+                ("watcher:", "socket:", "env:", "plugin:")
             ):
                 continue
             else:
                 self.warn(f"[{section}]: not a Circus section; ignored")
         for watcher in watchers:
             self.check_socket_references(watcher, sockets)
-        text = render(self.path.name, self.ini.included, settings, watchers, sockets)
+        text = render(self.path.name, self.ini.included, settings, watchers, sockets, plugins)
         try:
-            parse_config_text(text)
+            parse_config_text(text, self.path.with_suffix(".toml"))
         except ConfigError as exc:
             self.warn(f"the converted file needs a fix by hand: {exc.key}: {exc.message}")
         return text, self.warnings

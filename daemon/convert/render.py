@@ -1,5 +1,5 @@
 """The TOML text of a converted configuration: [circus], then the watchers in the order of
-WATCHER_OPTIONS, then the sockets."""
+WATCHER_OPTIONS, then the sockets, then the plugins."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def render(
     settings: dict[str, Any],
     watchers: list[WatcherDraft],
     sockets: dict[str, dict[str, Any]],
+    plugins: dict[str, dict[str, Any]],
 ) -> str:
     doc = tomlkit.document()
     doc.add(tomlkit.comment(f"Converted from {source} by `circus-tui convert`."))
@@ -60,6 +61,13 @@ def render(
                     table[key] = _socket_toml(key, values[key])
             socket_tables[name] = table
         doc["sockets"] = socket_tables
+    if plugins:
+        plugin_tables = tomlkit.table(is_super_table=True)
+        for name, values in plugins.items():
+            table = tomlkit.table()
+            table.update(values)
+            plugin_tables[name] = table
+        doc["plugins"] = plugin_tables
     return doc.as_string()
 
 

@@ -160,10 +160,15 @@ def test_realistic_circus_file(tmp_path: Path) -> None:
         "watcher 'cron.daily' renamed 'cron_daily' (names cannot contain '.', which would make "
         "event topics watcher.NAME.EVENT ambiguous, nor spaces, and 'circus' is reserved): "
         "circusctl and hooks use the new name",
-        "plugin:flapping: flapping is built in: see backoff_min, backoff_max, stable_after "
-        "and max_retry",
-        "plugin:statsd: plugins are not supported",
     ]
+    # Plugins run as under circusd, with the options they read from the .ini.
+    assert {name: (p.use, dict(p.options)) for name, p in config.plugins.items()} == {
+        "flapping": (
+            "circus.plugins.flapping.Flapping",
+            {"retry_in": "3", "max_retry": "2"},
+        ),
+        "statsd": ("circus.plugins.statsd.FullStats", {}),
+    }
 
 
 def test_output_is_commented_toml_in_option_order(tmp_path: Path) -> None:

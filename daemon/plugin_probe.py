@@ -14,6 +14,7 @@ from pathlib import Path
 
 from daemon.checks import did_you_mean
 from daemon.plugin_spec import PluginConfig
+from daemon.trusted import distrust
 
 RUNNER = "circus.plugins"
 PROBE_TIMEOUT = 10.0
@@ -48,6 +49,12 @@ class PluginProblem(ValueError):
 def check_plugin(plugin: PluginConfig, base_dir: Path) -> None:
     """Raises PluginProblem. `base_dir` is where the plugin runs (the configuration file's
     directory), where a plugin module of the user's is found first."""
+    why = distrust(base_dir)
+    if why is not None:
+        # Its runner imports from there first, as the daemon's user.
+        raise PluginProblem(
+            "use", f"runs in {base_dir}, where another user could put a module it imports: {why}"
+        )
     if plugin.own_interpreter:
         _check_here(plugin, base_dir)
     else:

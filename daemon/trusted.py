@@ -185,3 +185,19 @@ def read_file(dir_fd: int, name: str, limit: int = 1 << 20) -> bytes:
         return os.read(fd, limit)
     finally:
         os.close(fd)
+
+
+# Where code is imported from: owned by root or us, writable by nobody else, no sticky /tmp.
+CODE = Rule(own=False, private=False, sticky_ok=False)
+
+
+def distrust(path: Path) -> str | None:
+    """Why another user could put a module in directory `path` that we would then import (as
+    `path` and every directory on the way are checked), or None when nobody else could."""
+    try:
+        os.close(open_dir(path.absolute(), CODE))
+    except UnsafeDirectoryError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{path}: {exc.strerror or exc}"
+    return None

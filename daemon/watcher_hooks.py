@@ -23,12 +23,14 @@ from daemon import substitute
 from daemon.hook_spec import Hooks
 from daemon.hooks import ArbiterView, HookRunner, WatcherView, unimportable
 from daemon.options import WatcherConfig
+from daemon.trusted import distrust
 
 if TYPE_CHECKING:
     from daemon.backoff import RestartPolicy
     from daemon.process import ExitStatus, Process
 
 log = logging.getLogger("circus-tui")
+_DISTRUSTED: set[str] = set()  # said once each
 
 ArbiterViews = Callable[[], ArbiterView]
 
@@ -115,7 +117,18 @@ class Hooked:
         found = [str(self.base_dir)] if self.base_dir is not None else []
         python_path = self.spawn_config().env.get("PYTHONPATH", "")
         found.extend(p for p in python_path.split(os.pathsep) if p)
-        return found
+        # The daemon imports from these: never from where another user could put a module.
+        trusted = []
+        for directory in found:
+            if not os.path.isdir(directory):
+                continue
+            why = distrust(Path(directory))
+            if why is None:
+                trusted.append(directory)
+            elif directory not in _DISTRUSTED:
+                _DISTRUSTED.add(directory)
+                log.warning("%s: hooks are not imported from %s: %s", self.name, directory, why)
+        return trusted
 
     async def hooks_problem(self, hooks: Hooks | None) -> str | None:
         """Why `hooks` cannot be used (a callable that cannot be imported), or None: `set`

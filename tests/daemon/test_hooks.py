@@ -163,6 +163,26 @@ async def test_a_hook_that_cannot_be_imported_says_why(short_path: Path) -> None
         assert arbiter.get("w").state == "stopped"
 
 
+async def test_a_hook_is_never_imported_from_a_directory_others_can_write(
+    short_path: Path,
+) -> None:
+    # The watcher's PYTHONPATH names a directory open to every user: whatever is in it could
+    # be another user's, and the daemon (often root) would run it.
+    shared = short_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (shared / "ct_shared_hooks.py").write_text(HOOKS_MODULE)
+    body = (
+        '[watchers.w]\ncmd = "sleep 600"\n'
+        f'[watchers.w.env]\nPYTHONPATH = "{shared}"\n'
+        '[watchers.w.hooks]\nbefore_start = "ct_shared_hooks.record"\n'
+    )
+    async with running_core(short_path, body) as (arbiter, rec):
+        failed = await eventually(lambda: rec.of(events.HookFailed, "w"))
+        assert "ModuleNotFoundError" in failed[0].error
+        assert arbiter.get("w").state == "stopped"
+
+
 async def test_a_slow_hook_is_cut_off_and_the_loop_runs_on(short_path: Path) -> None:
     _write_hooks(short_path)
     hooks = 'before_start = "ct_hooks.slow"\ntimeout = 0.5\n'

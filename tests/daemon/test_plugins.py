@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import tomlkit
 
-from daemon.config import ConfigError, parse_config_text
+from daemon.config import ConfigError, load_config, parse_config_text
 from daemon.convert import convert_report
 from daemon.plugin_spec import PluginConfig
 from daemon.plugins import plugin_watcher, runner_args
@@ -100,6 +100,20 @@ def test_a_python_without_circus_says_what_to_install(tmp_path: Path) -> None:
     assert caught.value.key == "plugins.flap.python"
     assert "pip install circus" in caught.value.message
     assert str(python) in caught.value.message
+
+
+def test_a_plugin_never_runs_where_other_users_can_put_modules(tmp_path: Path) -> None:
+    # The runner imports from its working directory first, as the daemon's user.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    config = shared / "programs.toml"
+    config.write_text(f'[plugins.flap]\nuse = "{FLAPPING}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert caught.value.key == "plugins.flap.use"
+    assert "another user could put a module" in caught.value.message
+    assert "writable by other users" in caught.value.message
 
 
 def test_its_watcher_name_cannot_be_a_watchers() -> None:

@@ -168,9 +168,15 @@ class Arbiter(Sampling):
         # waits, and is started when they do (_release_waiting).
         levels = dependency_order(self.wanted_watchers(self.config).values())
         watchers = [self._make_watcher(cfg) for level in levels for cfg in level]
+        started = 0
         for watcher in watchers:
             if watcher.config.autostart:
+                if started and self.settings.warmup_delay:
+                    # Circus's [circus] warmup_delay, between watchers; commands are answered
+                    # meanwhile.
+                    await asyncio.sleep(self.settings.warmup_delay)
                 await self._start_or_arm(watcher)
+                started += 1
         # Sockets were bound before any program started; now every program has been too.
         self.notifier.ready(self.status_line())
 

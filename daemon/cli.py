@@ -34,12 +34,14 @@ def run_daemon(argv: list[str]) -> int:
     p.add_argument("config", help="the TOML configuration file")
     p.add_argument("--daemonize", action="store_true", help="detach from the terminal")
     p.add_argument("--pidfile", help="write the daemon's pid here")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), help="[circus] loglevel"
+    )
     ns = p.parse_args(argv)
     # First: whatever started us, the programs we start must get signals as they expect.
     signals.reset_inherited()
     logging.basicConfig(
-        level=ns.log_level.upper(),
+        level=(ns.log_level or "info").upper(),
         format="%(asctime)s circus-tui[%(process)d] %(levelname)s %(message)s",
     )
     try:
@@ -56,7 +58,10 @@ def run_daemon(argv: list[str]) -> int:
     except OSError as exc:
         print(f"circus-tui: cannot read {ns.config}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    pidfile = Path(ns.pidfile).absolute() if ns.pidfile else None
+    settings = config.settings
+    if ns.log_level is None and settings.loglevel is not None:
+        logging.getLogger().setLevel(settings.loglevel.upper())
+    pidfile = _pidfile(ns.pidfile, settings.pidfile, config.path)
     pid_dir = -1
     if pidfile is not None:
         # Checked before anything starts; held, so that the file is written and removed
@@ -93,6 +98,19 @@ def run_daemon(argv: list[str]) -> int:
             with contextlib.suppress(OSError):
                 os.unlink(pidfile.name, dir_fd=pid_dir)
     return 0
+
+
+def _pidfile(given: str | None, configured: str | None, config: Path | None) -> Path | None:
+    """--pidfile (relative to the working directory), else [circus] pidfile (relative to the
+    configuration file's directory, `~` expanded)."""
+    if given:
+        return Path(given).absolute()
+    if not configured:
+        return None
+    path = Path(os.path.expanduser(configured))
+    if not path.is_absolute() and config is not None:
+        path = config.parent.resolve() / path
+    return path.absolute()
 
 
 def _log_to(fd: int) -> None:

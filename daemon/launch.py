@@ -64,7 +64,19 @@ def launch(
         umask=cfg.umask,
         stdin_inherited=not cfg.close_child_stdin,
         executable=cfg.executable,
+        stdin_fd=_stdin_socket(cfg, socket_fds),
     )
+
+
+def _stdin_socket(cfg: WatcherConfig, socket_fds: dict[str, int]) -> int | None:
+    if cfg.stdin_socket is None:
+        return None
+    # Matched without regard to case, as $(circus.sockets.NAME); a socket the file no longer
+    # has (a reload) fails the spawn, which says so.
+    for name, fd in socket_fds.items():
+        if name.lower() == cfg.stdin_socket.lower():
+            return fd
+    raise ValueError(f"stdin_socket {cfg.stdin_socket!r}: no such socket")
 
 
 _SET_LISTEN_PID = 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"'

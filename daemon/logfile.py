@@ -7,7 +7,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from daemon import trusted
@@ -93,7 +93,17 @@ class LogFile:
 
     def write(self, data: bytes, lines: int) -> None:
         """Append `lines` whole lines (`data` ends with a newline). All of them, or as many
-        whole ones as fit: a full disk never leaves half a line for the next to continue."""
+        whole ones as fit: a full disk never leaves half a line for the next to continue.
+        With max_bytes, a burst larger than the room left is split at line ends, so that it
+        rotates as it goes and no file grows past max_bytes (but by one line longer than
+        that)."""
+        if self.max_bytes and lines > 1 and self._size + len(data) > self.max_bytes:
+            for piece, count in _at_line_ends(data, self.max_bytes - self._size, self.max_bytes):
+                self._append(piece, count)
+            return
+        self._append(data, lines)
+
+    def _append(self, data: bytes, lines: int) -> None:
         if self._fd < 0:
             self._open()
             if self._fd < 0:
@@ -169,3 +179,17 @@ class LogFile:
             with contextlib.suppress(OSError):
                 os.close(self._dir)
             self._dir = -1
+
+
+def _at_line_ends(data: bytes, room: int, size: int) -> Iterator[tuple[bytes, int]]:
+    """`data` (whole lines) in pieces of whole lines: the first fitting `room`, the others
+    `size` bytes each, a line longer than that alone."""
+    start = 0
+    while start < len(data):
+        limit = start + max(room, 1)
+        end = data.rfind(b"\n", start, limit) + 1
+        if end <= start:  # one line longer than the room: alone
+            end = data.find(b"\n", start) + 1 or len(data)
+        piece = data[start:end]
+        yield piece, piece.count(b"\n")
+        start, room = end, size

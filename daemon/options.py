@@ -80,6 +80,10 @@ def _optional_umask(value: Any) -> int | None:
     return None if value is None else checks.umask(value)
 
 
+def _optional_socket_name(value: Any) -> str | None:
+    return None if value is None or value == "" else checks.name(value, "socket")
+
+
 def _optional_py_ver(value: Any) -> str | None:
     if value is None:
         return None
@@ -212,6 +216,7 @@ WATCHER_OPTIONS: tuple[Option, ...] = (
     ),
     Option("umask", _optional_umask, None, "umask of the processes (default: the daemon's)"),
     Option("close_child_stdin", checks.boolean, True, "stdin from /dev/null, not the daemon's"),
+    Option("stdin_socket", _optional_socket_name, None, "the socket [sockets.NAME] as stdin"),
     Option("copy_path", checks.boolean, False, "PYTHONPATH from the daemon's own path (copy_env)"),
     Option("virtualenv", checks.optional_path, None, "a virtualenv's root: its bin and packages"),
     Option("virtualenv_py_ver", _optional_py_ver, None, "the virtualenv's Python, like 3.11"),
@@ -326,6 +331,7 @@ class WatcherConfig:
     stable_after: float = 10.0
     umask: int | None = None
     close_child_stdin: bool = True
+    stdin_socket: str | None = None
     copy_path: bool = False
     virtualenv: str | None = None
     virtualenv_py_ver: str | None = None

@@ -110,9 +110,11 @@ class Process:
         umask: int | None = None,
         stdin_inherited: bool = False,
         executable: str | None = None,
+        stdin_fd: int | None = None,
     ) -> Process:
         """`setup`: the user, groups, resource limits, and descriptors the child gets as
-        3, 4, … (systemd's socket activation) instead of `pass_fds` at their own numbers."""
+        3, 4, … (systemd's socket activation) instead of `pass_fds` at their own numbers.
+        `stdin_fd`: what the child gets as its stdin (a socket: Circus's stdin_socket)."""
         setup = setup or ChildSetup()
         listen_fds = setup.listen_fds
         # Refused here rather than by the kernel when the descriptors left are promised to
@@ -129,7 +131,13 @@ class Process:
             popen = subprocess.Popen(
                 argv,
                 executable=executable,
-                stdin=None if stdin_inherited else subprocess.DEVNULL,
+                stdin=(
+                    stdin_fd
+                    if stdin_fd is not None
+                    else None
+                    if stdin_inherited
+                    else subprocess.DEVNULL
+                ),
                 stdout=pipes["stdout"][1] if "stdout" in pipes else _STREAM_MODES[stdout],
                 stderr=pipes["stderr"][1] if "stderr" in pipes else _STREAM_MODES[stderr],
                 cwd=cwd,

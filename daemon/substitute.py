@@ -165,8 +165,10 @@ def process_argv(config: WatcherConfig, wid: int, sockets: Mapping[str, int]) ->
 def process_env(config: WatcherConfig, wid: int, sockets: Mapping[str, int]) -> dict[str, str]:
     # Without copy_env, commands must still resolve as from the shell that started the daemon.
     env = dict(os.environ) if config.copy_env else {"PATH": os.environ.get("PATH", os.defpath)}
-    if config.copy_path:
-        env["PYTHONPATH"] = pyenv.daemon_path()  # before env, which may set its own
+    if config.copy_path and "PYTHONPATH" not in env:
+        # As circusd: a PYTHONPATH of the daemon's environment (copy_env) is kept over the
+        # daemon's module path, and `env` may set its own over both.
+        env["PYTHONPATH"] = pyenv.daemon_path()
     env.update(watcher_env(config, wid, sockets))
     if config.virtualenv is not None:
         pyenv.apply_virtualenv(env, config.virtualenv, config.virtualenv_py_ver)

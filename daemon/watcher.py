@@ -94,6 +94,7 @@ class Watcher(Respawning, Hooked):
         self._spawn_seq = 0
         self._shortages = 0  # spawns refused in a row for want of resources
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._reaping: set[asyncio.Task[Any]] = set()
         self._exit_tasks: dict[Process, asyncio.Task[None]] = {}
         self._leftover_tasks: set[asyncio.Task[None]] = set()
         # wid -> success, for processes whose place stays empty (one-shots, on-failure).
@@ -197,6 +198,7 @@ class Watcher(Respawning, Hooked):
         # Their answers do not matter (as in circusd): the stop happens.
         await self.hook_runner.run("before_stop")
         await self._stop_all()
+        await self.reap_hooks_done()
         await self.hook_runner.run("after_stop")
 
     async def scale(self, target: int | None = None, delta: int = 0) -> int:

@@ -48,6 +48,7 @@ class Hooked:
     emit: Any
     _retry: asyncio.TimerHandle | None
     _tasks: set[asyncio.Task[Any]]
+    _reaping: set[asyncio.Task[Any]]
 
     def pids(self) -> list[int]: ...
 
@@ -217,6 +218,14 @@ class Hooked:
         task = asyncio.ensure_future(both())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        self._reaping.add(task)
+        task.add_done_callback(self._reaping.discard)
+
+    async def reap_hooks_done(self) -> None:
+        """After the reap hooks of the processes that exited so far: a stop's after_stop
+        comes after its processes' after_reap, as in circusd."""
+        if self._reaping:
+            await asyncio.gather(*list(self._reaping), return_exceptions=True)
 
     async def extended_stats(self, pid: int, stats: dict[str, Any]) -> None:
         """Circus's extended_stats hook, which adds to a process's `stats` in place."""

@@ -98,7 +98,8 @@ def name(value: Any, kind: str = "watcher") -> str:
     if len(value) > 100:
         raise ValueError(f"a {kind} name must be at most 100 characters")
     if kind == "watcher" and value.lower() in RESERVED_NAMES:
-        raise ValueError(f"{value!r} is reserved")
+        # Circus's stats stream names the daemon's own figures and the sockets' so.
+        raise ValueError(f"{value!r} is reserved (the stats stream uses it)")
     return value
 
 

@@ -285,3 +285,15 @@ def byte_size(value: Any) -> int | None:
     if not 1 <= size < 1 << 62:
         raise ValueError("expected at least 1 byte")
     return size
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def log_level(value: Any) -> str:
+    """Circus's loglevel, in any case; "warn" as Python's logging reads it."""
+    text = string(value).strip().lower()
+    text = "warning" if text == "warn" else text
+    if text not in LOG_LEVELS:
+        raise ValueError(f"{value!r} is not a log level ({', '.join(LOG_LEVELS)})")
+    return text

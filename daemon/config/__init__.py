@@ -5,6 +5,7 @@ into the same file without disturbing its comments or layout (save)."""
 from daemon.config.load import ConfigError, load_config, parse_config_text
 from daemon.config.save import new_watcher_table, save_config, toml_value
 from daemon.config.schema import (
+    SETTINGS_CHECKS,
     SOCKET_CHECKS,
     SOCKET_FAMILIES,
     SOCKET_TYPES,
@@ -17,6 +18,7 @@ from daemon.config.schema import (
 )
 
 __all__ = [
+    "SETTINGS_CHECKS",
     "SOCKET_CHECKS",
     "SOCKET_FAMILIES",
     "SOCKET_TYPES",

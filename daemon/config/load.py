@@ -204,6 +204,12 @@ class _Loader:
     def check_socket_references(
         self, name: str, values: dict[str, Any], sockets: dict[str, SocketConfig], use: bool
     ) -> None:
+        stdin = values.get("stdin_socket")
+        if isinstance(stdin, str) and stdin.lower() not in {n.lower() for n in sockets}:
+            raise self.fail(
+                ("watchers", name, "stdin_socket"),
+                f"names no socket in [sockets]{did_you_mean(stdin, sockets)}",
+            )
         for key in ("cmd", "args"):
             value = values.get(key)
             texts = value if isinstance(value, list) else [value]

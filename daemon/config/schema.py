@@ -29,6 +29,10 @@ class DaemonSettings:
     state_dir: str | None = None
     stats_interval: float = 1.0
     history_seconds: float = 900.0
+    # Circus's names; `circus-tui daemon --pidfile/--log-level` win over them.
+    pidfile: str | None = None
+    loglevel: str | None = None
+    warmup_delay: float = 0.0
 
 
 SETTINGS_CHECKS: dict[str, Callable[[Any], Any]] = {
@@ -39,6 +43,9 @@ SETTINGS_CHECKS: dict[str, Callable[[Any], Any]] = {
     "stats_interval": checks.seconds(0, 3600, above=True, typed=True),
     # Below ten minutes the console's sparklines would start empty; a day bounds memory.
     "history_seconds": checks.seconds(600, 86400, typed=True),
+    "pidfile": checks.path,
+    "loglevel": checks.log_level,
+    "warmup_delay": checks.seconds(0, 3600),
 }
 
 

@@ -35,6 +35,7 @@ SHARED_OPTIONS = (
     "shell_args",
     "executable",
     "close_child_stdin",
+    "stdin_socket",
     *(f"rlimit_{name}" for name in RLIMIT_NAMES),
 )
 
@@ -60,14 +61,11 @@ CIRCUS_NOTES = {
     "httpd": "is not supported (no web console: use the circus-tui console)",
     "httpd_host": "is not supported (no web console: use the circus-tui console)",
     "httpd_port": "is not supported (no web console: use the circus-tui console)",
-    "debug": "has no equivalent",
+    "debug": "has no equivalent (loglevel = debug is the daemon's own log)",
     "debug_gc": "has no equivalent",
-    "pidfile": "has no equivalent (the daemon keeps daemon.json in state_dir)",
-    "loglevel": "has no equivalent",
     "logoutput": "has no equivalent (the daemon logs to stderr)",
     "loggerconfig": "has no equivalent",
     "fqdn_prefix": "has no equivalent",
-    "warmup_delay": "has no equivalent (per-watcher warmup_delay is kept)",
     "papa_endpoint": "has no equivalent",
 }
 

@@ -3,14 +3,23 @@ that carry over, checked by the same rules as the TOML file, and a warning for e
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from daemon import checks
 from daemon.checks import CheckError
-from daemon.config import SOCKET_CHECKS, ConfigError, make_socket_config, parse_config_text
+from daemon.checks.identity import RESERVED_NAMES
+from daemon.config import (
+    SETTINGS_CHECKS,
+    SOCKET_CHECKS,
+    ConfigError,
+    make_socket_config,
+    parse_config_text,
+)
 from daemon.convert.circus_options import (
     CIRCUS_ENDPOINTS,
     CIRCUS_HARMLESS,
@@ -26,7 +35,10 @@ from daemon.convert.plugins import convert_plugins
 from daemon.convert.render import WatcherDraft, render
 from daemon.convert.streams import convert_streams
 from daemon.options import check_option, make_watcher_config
-from daemon.substitute import from_circus_env_value, lower_socket_names, variables
+from daemon.substitute import PATTERN, from_circus_env_value, lower_socket_names, variables
+
+# What a shell reads other than as plain words (its expansions, operators, globs, quotes).
+_SHELL_SYNTAX = re.compile(r"[$`*?\[\]|&;<>(){}~!#'\"\\]")
 
 
 class Converter:
@@ -36,6 +48,7 @@ class Converter:
         # what has no equivalent but needs none.
         self.warnings: list[str] = []
         self.notes: list[str] = []
+        self._uncaptured: dict[tuple[str, ...], list[str]] = {}  # see say_uncaptured
         self.ini = CircusIni(path, self.warn)
         self.umask: int | None = None
 
@@ -53,6 +66,7 @@ class Converter:
         settings = self.settings()
         sockets = self.sockets()
         watchers = self.watchers()
+        self.say_uncaptured()
         self.apply_env(watchers)
         plugins = convert_plugins(self.ini, self.path.parent, self.warn, self.note)
         for section in self.ini.sections():
@@ -82,6 +96,18 @@ class Converter:
                     out[key] = checks.endpoint(value)
                 except ValueError as exc:
                     self.warn(f"circus: {key} = {value!r} left out: {exc}")
+            elif key in ("pidfile", "loglevel", "warmup_delay"):
+                check = SETTINGS_CHECKS[key]
+                try:
+                    out[key] = check(value)
+                except ValueError as exc:
+                    self.warn(f"circus: {key} = {value!r} left out: {exc}")
+                    continue
+                if key == "pidfile" and not os.path.isabs(os.path.expanduser(out[key])):
+                    self.warn(
+                        f"circus: pidfile {out[key]!r} was relative to circusd's working "
+                        "directory; here it is relative to the configuration file's"
+                    )
             elif key == "umask":
                 # circusd sets it on itself, so every process has it: here, each watcher's.
                 try:
@@ -166,10 +192,13 @@ class Converter:
             streams: dict[str, dict[str, str]] = {}
             for key, value in self.ini.items(section).items():
                 self.watcher_option(watcher, key, value, streams)
-            for option, text in convert_streams(watcher, streams, self.warn, self.note):
+            pairs = convert_streams(watcher, streams, self.warn, self.note, self.uncaptured)
+            for option, text in pairs:
                 self.watcher_option(watcher, option, text, {}, shared=True)
             if watcher.hooks:
                 self.watcher_hooks(watcher)
+            if watcher.values.get("shell") and isinstance(watcher.values.get("cmd"), str):
+                self.shell_quoting(watcher)
             # circusd's defaults where they differ from ours: the stop signal to the process
             # alone, and [circus] umask for every process.
             watcher.values.setdefault("stop_children", False)
@@ -190,8 +219,8 @@ class Converter:
             checks.name(name)
         except ValueError:
             name = re.sub(r"[.\s]+", "_", name)
-            if name.lower() == "circus":
-                name = "circus_"
+            if name.lower() in RESERVED_NAMES:
+                name += "_"
             try:
                 checks.name(name)
             except ValueError as exc:
@@ -200,7 +229,8 @@ class Converter:
             self.warn(
                 f"watcher {original!r} renamed {name!r} (names cannot contain '.', which "
                 "would make event topics watcher.NAME.EVENT ambiguous, nor spaces, and "
-                "'circus' is reserved): circusctl and hooks use the new name"
+                "'circus' and 'sockets' name the daemon's own figures in the stats stream): "
+                "circusctl and hooks use the new name"
             )
         if name.lower() in seen:
             self.warn(f"watcher {original!r} left out: same name as another watcher")
@@ -251,6 +281,40 @@ class Converter:
             self.warn(f"watcher {name}: {key} {WATCHER_NOTES[key]}")
         else:
             self.warn(f"watcher {name}: {key} {UNKNOWN_WATCHER_OPTION}")
+
+    def uncaptured(self, name: str, streams: list[str]) -> None:
+        self._uncaptured.setdefault(tuple(streams), []).append(name)
+
+    def say_uncaptured(self) -> None:
+        """One note for all the watchers whose output circusd left on its own stdout."""
+        for streams, names in self._uncaptured.items():
+            options = "/".join(f"{s}_stream" for s in streams)
+            self.note(
+                f"watcher{'s' if len(names) > 1 else ''} {', '.join(names)}: without "
+                f"{options}, circusd left the {' and '.join(streams)} of the processes on its "
+                "own; here captured (`tail`, the console) and written to "
+                f'state_dir/logs/NAME.log or the stdout_file set ({streams[0]} = "inherit" '
+                "keeps circusd's way)"
+            )
+
+    def shell_quoting(self, watcher: WatcherDraft) -> None:
+        """circusd splits a shell watcher's cmd into words and quotes each before the shell
+        sees it, so `$HOME`, `|` or `*` reached the program as written. Written that way."""
+        cmd: str = watcher.values["cmd"]
+        if not _SHELL_SYNTAX.search(PATTERN.sub("", cmd)):
+            return  # nothing the shell would read differently
+        try:
+            words = shlex.split(cmd)
+        except ValueError:
+            return  # circusd could not have run it either; check_watcher says so
+        quoted = " ".join(shlex.quote(w) for w in words)
+        if quoted == cmd:
+            return
+        watcher.values["cmd"] = quoted
+        self.note(
+            f"watcher {watcher.name}: shell: circusd quoted every word of cmd, so the shell "
+            f"did not expand or interpret any of it; written quoted as circusd ran it: {quoted}"
+        )
 
     def on_demand_restarts(self, watcher: WatcherDraft) -> None:
         """circusd respawns a process of an on_demand watcher only at the next connection:

@@ -78,6 +78,8 @@ def _watcher_table(watcher: WatcherDraft) -> Table:
             continue
         if option.name in watcher.spelled:
             table[option.name] = watcher.spelled[option.name]
+        elif option.name == "umask":
+            table[option.name] = _socket_toml("umask", watcher.values["umask"])
         else:
             table[option.name] = toml_value(option.name, watcher.values[option.name])
     env = watcher.values.get("env")
@@ -92,7 +94,7 @@ def _watcher_table(watcher: WatcherDraft) -> Table:
     return table
 
 
-def _socket_toml(key: str, value: Any) -> Any:
+def _socket_toml(key: str, value: Any) -> Any:  # a watcher's umask too
     if key == "umask":
         # Spelled in octal, as every umask is read.
         return Integer(value, Trivia(), f"0o{value:03o}")

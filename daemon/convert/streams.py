@@ -17,6 +17,7 @@ def convert_streams(
     streams: dict[str, dict[str, str]],
     warn: Callable[[str], None],
     note: Callable[[str], None],
+    uncaptured: Callable[[str, list[str]], None],
 ) -> list[tuple[str, str]]:
     """Sets the stream options on `watcher`; returns the (option, text) pairs of the log
     file's format and sizes, still to be checked like any other watcher option. A stream
@@ -74,15 +75,18 @@ def convert_streams(
                 f"daemon does not run): the output is captured and written to {where(watcher)}; "
                 "`tail -f` or the output events give it to another program"
             )
-    if left:
-        both = " and ".join(left)
-        pronoun = "they are" if len(left) > 1 else "it is"
+    if left == ["stderr"] and watcher.values.get("stdout_file"):
+        # Captured, it would go into stdout's file, which then holds other bytes than
+        # circusd wrote there.
+        watcher.values["stderr"] = "inherit"
         note(
-            f"watcher {watcher.name}: without {'/'.join(f'{t}_stream' for t in left)}, circusd "
-            f"left the {both} of its processes on its own; here {pronoun} captured (`tail`, "
-            f'the console) and written to {where(watcher)} ({left[0]} = "inherit" keeps '
-            "circusd's way)"
+            f"watcher {watcher.name}: without stderr_stream, circusd left the stderr of its "
+            'processes on its own: stderr = "inherit" written, so that '
+            f"{watcher.values['stdout_file']} holds stdout alone as it did (set stderr_file "
+            "to keep stderr in a file of its own)"
         )
+    elif left:
+        uncaptured(watcher.name, left)
     if len(set(sizes.values())) > 1:
         warn(
             f"watcher {watcher.name}: stdout and stderr files rotate alike here; "

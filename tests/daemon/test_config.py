@@ -492,6 +492,7 @@ hooks.after_stop = ["./bin/notify", "-q"]
 hooks.timeout = 5
 umask = "027"
 close_child_stdin = false
+stdin_socket = "Web"
 copy_path = true
 virtualenv = "/srv/venv"
 virtualenv_py_ver = "3.11"
@@ -576,6 +577,7 @@ singleton = "yes"
         ),
         umask=0o027,
         close_child_stdin=False,
+        stdin_socket="Web",
         copy_path=True,
         virtualenv="/srv/venv",
         virtualenv_py_ver="3.11",
@@ -1003,3 +1005,12 @@ def test_a_state_dir_that_cannot_be_a_directory_is_a_config_error(
     err = load_error(tmp_path, f'[circus]\nstate_dir = "{target}"\n')
     assert (err.line, err.key) == (2, "circus.state_dir")
     assert "not a directory" in err.message or "does not exist" in err.message
+
+
+def test_a_circus_loglevel_must_be_a_level() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config_text('[circus]\nloglevel = "loud"\n')
+    assert (caught.value.key, caught.value.line) == ("circus.loglevel", 2)
+    assert "debug, info, warning, error, critical" in caught.value.message
+    settings = parse_config_text('[circus]\nloglevel = "WARN"\npidfile = "~/d.pid"\n').settings
+    assert (settings.loglevel, settings.pidfile) == ("warning", "~/d.pid")

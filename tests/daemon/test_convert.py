@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.config import Config, ConfigError, SocketConfig, load_config
-from daemon.convert import convert_ini
+from daemon.config import Config, ConfigError, SocketConfig, load_config, parse_config_text
+from daemon.convert import Conversion, convert_ini, convert_report
 
 CIRCUS_INI = """\
 # A realistic Circus 0.19 file.
@@ -98,6 +98,12 @@ def convert_file(tmp_path: Path, text: str, name: str = "circus.ini") -> tuple[s
     return convert_ini(path)
 
 
+def convert_report_of(tmp_path: Path, text: str) -> Conversion:
+    path = tmp_path / "circus.ini"
+    path.write_text(text)
+    return convert_report(path)
+
+
 def load_toml(tmp_path: Path, text: str) -> Config:
     out = tmp_path / "programs.toml"
     out.write_text(text)
@@ -158,8 +164,8 @@ def test_realistic_circus_file(tmp_path: Path) -> None:
         "watcher web: check_flapping flapping is built in: see backoff_min, backoff_max, "
         "stable_after and max_retry",
         "watcher 'cron.daily' renamed 'cron_daily' (names cannot contain '.', which would make "
-        "event topics watcher.NAME.EVENT ambiguous, nor spaces, and 'circus' is reserved): "
-        "circusctl and hooks use the new name",
+        "event topics watcher.NAME.EVENT ambiguous, nor spaces, and 'circus' and 'sockets' name "
+        "the daemon's own figures in the stats stream): circusctl and hooks use the new name",
     ]
     # Plugins run as under circusd, with the options they read from the .ini.
     assert {name: (p.use, dict(p.options)) for name, p in config.plugins.items()} == {
@@ -504,3 +510,44 @@ def test_on_demand_carries_over_with_circusd_s_respawn_at_the_next_connection(
         "died again only at the next connection; here the places of dead processes stay empty "
         "until all have died"
     ]
+
+
+def test_a_shell_cmd_is_written_quoted_as_circusd_ran_it(tmp_path: Path) -> None:
+    report = convert_report_of(
+        tmp_path,
+        '[watcher:a]\ncmd = probe "$0" *.log --id $(circus.wid)\nshell = true\n'
+        "shell_args = first\n[watcher:b]\ncmd = serve --port $(circus.wid)\nshell = true\n",
+    )
+    config = parse_config_text(report.text)
+    # circusd quoted every word: the shell expanded neither $0 nor the glob.
+    assert config.watchers["a"].cmd == "probe '$0' '*.log' --id '$(circus.wid)'"
+    assert config.watchers["b"].cmd == "serve --port $(circus.wid)"
+    assert [n for n in report.notes if "shell:" in n] == [
+        "watcher a: shell: circusd quoted every word of cmd, so the shell did not expand or "
+        "interpret any of it; written quoted as circusd ran it: "
+        "probe '$0' '*.log' --id '$(circus.wid)'"
+    ]
+
+
+def test_stderr_without_a_stream_stays_out_of_stdouts_file(tmp_path: Path) -> None:
+    report = convert_report_of(
+        tmp_path,
+        "[watcher:a]\ncmd = app\nstdout_stream.class = FileStream\n"
+        "stdout_stream.filename = /var/log/a.log\n"
+        "[watcher:b]\ncmd = app\n[watcher:c]\ncmd = app\n",
+    )
+    config = parse_config_text(report.text)
+    a = config.watchers["a"]
+    assert (a.stdout_file, a.stderr, a.stderr_file) == ("/var/log/a.log", "inherit", None)
+    assert (config.watchers["b"].stderr, config.watchers["b"].stdout) == ("pipe", "pipe")
+    # One note for every watcher whose output circusd printed itself.
+    said = [n for n in report.notes if "circusd left the" in n]
+    assert len(said) == 2
+    assert said[1].startswith("watchers b, c: without stdout_stream/stderr_stream")
+
+
+def test_reserved_names_are_renamed_and_umask_is_octal(tmp_path: Path) -> None:
+    report = convert_report_of(tmp_path, "[circus]\numask = 027\n[watcher:sockets]\ncmd = app\n")
+    assert "[watchers.sockets_]" in report.text
+    assert "umask = 0o027" in report.text
+    assert parse_config_text(report.text).watchers["sockets_"].umask == 0o027

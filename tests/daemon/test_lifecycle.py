@@ -576,3 +576,16 @@ def test_set_and_add_of_a_log_file_that_cannot_be_written_are_refused(
     added = d.call("add", name="other", cmd="sleep 1", options={"stderr_file": f"{blocker}/x"})
     assert added["status"] == "error" and added["errno"] == 4, added
     assert "other" not in d.call("list")["watchers"]
+
+
+def test_circus_pidfile_and_loglevel_in_the_file(daemon_factory: Any) -> None:
+    # Circus's [circus] pidfile (relative to the file) and loglevel.
+    d = daemon_factory(
+        '[watchers.sl]\ncmd = "sleep 1000"\n',
+        circus_extra='pidfile = "d.pid"\nloglevel = "DEBUG"\n',
+    )
+    pidfile = d.config.parent / "d.pid"
+    assert int(wait_for(lambda: pidfile.exists() and pidfile.read_text().strip())) == d.pid
+    wait_for(lambda: " DEBUG " in (d.dir / "daemon.log").read_text())
+    assert d.stop() == 0
+    assert not pidfile.exists()

@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 
+from daemon.logfile import LogFile
 from tests.conftest import RunningDaemon, Subscriber, wait_for
 
 PY = sys.executable
@@ -326,3 +327,18 @@ def test_many_short_lines_in_one_read_are_published_in_bounded_batches(
         assert got == 20000
     finally:
         sub.close()
+
+
+def test_a_burst_larger_than_max_bytes_rotates_as_it_is_written(tmp_path: Path) -> None:
+    # circusd's FileStream rotates within one read of the pipe; a burst must not make one
+    # file max_bytes many times over.
+    log = LogFile(tmp_path / "app.log", max_bytes=2000, backup_count=2)
+    lines = [b"%04d " % i + b"x" * 94 + b"\n" for i in range(50)]  # 100 bytes each
+    log.write(b"".join(lines), len(lines))
+    log.write(b"y" * 2500 + b"\n", 1)  # longer than max_bytes: alone in its file
+    log.close()
+    files = [tmp_path / name for name in ("app.log.2", "app.log.1", "app.log")]
+    sizes = [p.stat().st_size for p in files]
+    assert sizes == [2000, 1000, 2501]
+    kept = b"".join(p.read_bytes() for p in files)
+    assert kept == b"".join(lines[20:]) + b"y" * 2500 + b"\n"

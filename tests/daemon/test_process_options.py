@@ -122,9 +122,21 @@ async def test_shell_args_are_the_shell_line_s_arguments(short_path: Path) -> No
         assert out.read_text() == "first second one\n"
 
 
-async def test_copy_path_gives_the_daemons_module_path(short_path: Path) -> None:
+async def test_copy_path_gives_the_daemons_module_path(
+    short_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     seen = await _seen(short_path, "copy_env = true\ncopy_path = true\n")
     assert seen["env"]["PYTHONPATH"] == os.pathsep.join(p for p in sys.path if p)
+
+
+async def test_copy_path_keeps_a_pythonpath_the_daemon_was_given(
+    short_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # circusd's order: its module path, then its environment's PYTHONPATH over it.
+    monkeypatch.setenv("PYTHONPATH", "/srv/app/src")
+    seen = await _seen(short_path, "copy_env = true\ncopy_path = true\n")
+    assert seen["env"]["PYTHONPATH"] == "/srv/app/src"
 
 
 async def test_a_virtualenv_goes_first(short_path: Path) -> None:
@@ -228,3 +240,21 @@ async def test_stop_children_says_who_gets_the_stop_signal(short_path: Path, who
     assert said["parent"] == "term"
     # The whole tree at once; or the process alone, and what it started once it is gone.
     assert said["child"] == ("parent-alive" if whole else "parent-gone")
+
+
+async def test_stdin_socket_is_the_processes_stdin(short_path: Path) -> None:
+    # Circus's stdin_socket: the listening socket at fd 0, as inetd-style servers take it.
+    seen = await _seen(short_path, 'stdin_socket = "Inet"\n[sockets.inet]\nport = 0\n')
+    assert seen["stdin"].startswith("socket:[")
+
+
+def test_stdin_socket_must_name_a_socket() -> None:
+    from daemon.config import ConfigError, parse_config_text
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config_text(
+            '[sockets.web]\nport = 0\n[watchers.w]\ncmd = "app"\nstdin_socket = "wbe"\n'
+        )
+    assert (caught.value.key, caught.value.line) == ("watchers.w.stdin_socket", 5)
+    assert "names no socket in [sockets]" in caught.value.message
+    assert "did you mean 'web'" in caught.value.message

@@ -97,7 +97,8 @@ async def _watcher_infos(
     if extended:
         # Circus's extended_stats hook adds to each process's figures.
         for pid, info in infos.items():
-            await watcher.extended_stats(int(pid), info)
+            if isinstance(info, dict):  # not for a process gone in the meantime
+                await watcher.extended_stats(int(pid), info)
     return infos
 
 

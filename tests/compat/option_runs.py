@@ -269,6 +269,7 @@ ONDEMAND_INI = """\
 [circus]
 endpoint = ipc://@RUN@/c2.sock
 pubsub_endpoint = ipc://@RUN@/e2.sock
+stats_endpoint = ipc://@RUN@/s2.sock
 check_delay = 0.5
 
 [watcher:ondemand]
@@ -287,6 +288,7 @@ WARMUP_INI = """\
 [circus]
 endpoint = ipc://@RUN@/c3.sock
 pubsub_endpoint = ipc://@RUN@/e3.sock
+stats_endpoint = ipc://@RUN@/s3.sock
 check_delay = 0.5
 warmup_delay = 1
 

@@ -183,6 +183,20 @@ def run_convert(argv: list[str]) -> int:
     return 0
 
 
+def run_endpoints(argv: list[str]) -> int:
+    """The endpoints a daemon of this user listens on by default: what a client reaching this
+    host through ssh:// asks, rather than guess the remote user's runtime directory."""
+    import json
+
+    from daemon.paths import default_endpoints
+
+    argparse.ArgumentParser(
+        prog="circus-tui endpoints", description=run_endpoints.__doc__
+    ).parse_args(argv)
+    print(json.dumps(default_endpoints()))
+    return 0
+
+
 def run_ctl(argv: list[str]) -> int:
     from daemon.ctl import main
 

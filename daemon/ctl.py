@@ -8,8 +8,10 @@ operator's terminal. `--json` prints the reply exactly; JSON escapes every contr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from daemon.client import CallError, Client, connect
@@ -18,7 +20,9 @@ from daemon.ctl_output import line_text
 from daemon.endpoints import EndpointError, check_client_endpoint
 from daemon.paths import default_endpoints
 from daemon.printable import printable
+from daemon.targets import parse_target
 from daemon.trusted import UnsafeDirectoryError
+from daemon.tunnel import Tunnel, ssh_command
 
 
 def _usage(message: str) -> None:
@@ -33,8 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--endpoint",
         default=argparse.SUPPRESS,
-        help="control endpoint (default: ipc://$XDG_RUNTIME_DIR/circus-tui/control.sock, "
-        "else ipc:///tmp/circus-tui-$UID/control.sock)",
+        help="control endpoint, or ssh://[USER@]HOST[:PORT][/PATH] through OpenSSH (default: "
+        "ipc://$XDG_RUNTIME_DIR/circus-tui/control.sock, else "
+        "ipc:///tmp/circus-tui-$UID/control.sock)",
+    )
+    common.add_argument(
+        "--ssh-command",
+        default=argparse.SUPPRESS,
+        help="for ssh:// endpoints: the ssh to run (default: $CIRCUS_TUI_SSH, else ssh)",
     )
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print the raw reply"
@@ -98,8 +108,12 @@ def main(argv: list[str]) -> int:
     ns.json = getattr(ns, "json", False)
     ns.timeout = getattr(ns, "timeout", 5.0)
     endpoint = getattr(ns, "endpoint", None) or default_endpoints()["endpoint"]
+    target = None
     try:
-        check_client_endpoint(endpoint)
+        if endpoint.startswith("ssh://") or "=ssh://" in endpoint:
+            target = parse_target(endpoint)
+        else:
+            check_client_endpoint(endpoint)
     except EndpointError as exc:
         _usage(str(exc))
     except UnsafeDirectoryError as exc:
@@ -109,6 +123,29 @@ def main(argv: list[str]) -> int:
         props = COMMANDS[ns.command].properties(vars(ns))
     except UsageError as exc:
         _usage(str(exc))
+    with contextlib.ExitStack() as stack:
+        local = _as_named
+        if target is not None:
+            try:
+                tunnel = stack.enter_context(
+                    Tunnel(target, ssh_command(getattr(ns, "ssh_command", None)), ns.timeout * 3)
+                )
+                endpoint = tunnel.open()
+            except EndpointError as exc:
+                print(f"circus-tui ctl: {printable(str(exc))}", file=sys.stderr)
+                return 1
+            local = tunnel.local_for
+        return _run(ns, endpoint, props, local)
+
+
+def _as_named(endpoint: str) -> str:
+    """A daemon's endpoints as it names them: they are reachable from here as they are."""
+    return endpoint
+
+
+def _run(
+    ns: argparse.Namespace, endpoint: str, props: dict[str, Any], local: Callable[[str], str]
+) -> int:
     try:
         with Client(endpoint, timeout=ns.timeout) as client:
             reply = client.call(ns.command, **props)
@@ -119,7 +156,7 @@ def main(argv: list[str]) -> int:
                 if text:
                     print(text)
             if ns.command == "tail" and ns.follow:
-                _follow(client, ns, reply.get("last_seq", 0))
+                _follow(client, ns, reply.get("last_seq", 0), local)
     except CallError as exc:
         print(f"error: {printable(exc.reason)}", file=sys.stderr)
         return 1
@@ -131,13 +168,13 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _follow(client: Client, ns: argparse.Namespace, seq: int) -> None:
+def _follow(client: Client, ns: argparse.Namespace, seq: int, local: Callable[[str], str]) -> None:
     """Print output batches as the daemon publishes them; refill any gap with `tail`."""
     import zmq
 
     from daemon import protocol
 
-    pubsub = client.call("globaloptions")["options"]["pubsub_endpoint"]
+    pubsub = local(client.call("globaloptions")["options"]["pubsub_endpoint"])
     ctx = zmq.Context()
     sub = ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)

@@ -17,6 +17,7 @@ SUBCOMMANDS = (
     ("daemon", "CONFIG.toml", "run the supervisor, in the foreground (--daemonize detaches)"),
     ("ctl", "COMMAND ...", "control a running daemon (ctl --help lists every command)"),
     ("convert", "circus.ini", "print a Circus configuration as TOML, warnings on stderr"),
+    ("endpoints", "", "print this user's default endpoints as JSON (what ssh:// targets ask)"),
 )
 
 
@@ -25,7 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in {name for name, _, _ in SUBCOMMANDS}:
         from daemon import cli
 
-        run = {"daemon": cli.run_daemon, "ctl": cli.run_ctl, "convert": cli.run_convert}
+        run = {
+            "daemon": cli.run_daemon,
+            "ctl": cli.run_ctl,
+            "convert": cli.run_convert,
+            "endpoints": cli.run_endpoints,
+        }
         return run[args[0]](args[1:])
     return run_console(args)
 
@@ -49,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="circus-tui",
         usage="circus-tui [-h] [-V] [--endpoint E] [--config FILE] [--readonly] [--keys FILE]\n"
-        "       circus-tui {daemon,ctl,convert} ...",
+        f"       circus-tui {{{','.join(name for name, _, _ in SUBCOMMANDS)}}} ...",
         description=textwrap.fill(
             "The console of a circus-tui (or Circus 0.19) daemon: every watcher with its "
             "processes, CPU, memory and output; keys to start, stop, restart and scale. "

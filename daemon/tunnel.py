@@ -59,6 +59,7 @@ class Tunnel:
         self.dir: Path | None = None
         self.master: subprocess.Popen[bytes] | None = None
         self._forwards: dict[str, str] = {}  # remote endpoint -> local endpoint
+        self.control_remote = ""  # the remote control endpoint, once open
 
     # -- the master connection ----------------------------------------------------------
 
@@ -87,8 +88,11 @@ class Tunnel:
                 raise TunnelError(f"{self.target.label}: no connection within {self.timeout:g} s")
             time.sleep(0.05)
         remote = self.target.path
-        control_endpoint = f"ipc://{remote}" if remote else self._remote_default()
-        return self.forward(control_endpoint)
+        self.control_remote = f"ipc://{remote}" if remote else self._remote_default()
+        return self.forward(self.control_remote)
+
+    def alive(self) -> bool:
+        return self.master is not None and self.master.poll() is None
 
     def _ssh_over_master(self, *args: str) -> subprocess.CompletedProcess[str]:
         assert self.dir is not None
@@ -164,3 +168,38 @@ class Tunnel:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Reach:
+    """How a client reaches one daemon: its control endpoint, and the endpoints the daemon
+    names (events, stats) as this host can connect to them. Through ssh, a tunnel whose
+    connection died is made again when the control endpoint is next asked for."""
+
+    def __init__(self, target: Target, ssh: list[str] | None = None, timeout: float = 15.0):
+        self.target = target
+        self.ssh = ssh
+        self.timeout = timeout
+        self.tunnel: Tunnel | None = None
+
+    @property
+    def label(self) -> str:
+        return self.target.label
+
+    def control(self) -> str:
+        """Blocks while a tunnel is made. Raises TunnelError."""
+        if not self.target.is_ssh:
+            assert self.target.endpoint is not None
+            return self.target.endpoint
+        if self.tunnel is not None and self.tunnel.alive():
+            return self.tunnel.forward(self.tunnel.control_remote)
+        self.close()
+        self.tunnel = Tunnel(self.target, self.ssh or ssh_command(), self.timeout)
+        return self.tunnel.open()
+
+    def local_for(self, remote: str) -> str:
+        return self.tunnel.local_for(remote) if self.tunnel is not None else remote
+
+    def close(self) -> None:
+        if self.tunnel is not None:
+            self.tunnel.close()
+            self.tunnel = None

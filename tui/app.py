@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from daemon.client import CallError
+from daemon.tunnel import Reach
 from tui.actions import ACTIONS, DEFAULT_KEYS, Action, Keys, allowed, bindings, in_order, use_keys
 from tui.connection import Link
 from tui.palette import WatcherCommands
@@ -47,6 +48,7 @@ class CircusApp(App[None]):
         refresh_interval: float = REFRESH_INTERVAL,
         keys: Keys = DEFAULT_KEYS,
         table_keys: dict[str, str] | None = None,
+        reach: Reach | None = None,
     ) -> None:
         super().__init__()
         self.keys = keys  # every action's keys in force (tui.keymap reads a keymap file)
@@ -59,7 +61,7 @@ class CircusApp(App[None]):
         self.readonly = readonly
         self.store = store or Store()
         self.store.endpoint = endpoint
-        self.link = Link(self.store, endpoint)
+        self.link = Link(self.store, endpoint, reach=reach)
         self.connect = connect
         self.refresh_interval = refresh_interval
         # Set when mount changes them: an app that fails before (a stylesheet it cannot read)

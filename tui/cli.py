@@ -54,7 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="circus-tui",
-        usage="circus-tui [-h] [-V] [--endpoint E] [--config FILE] [--readonly] [--keys FILE]\n"
+        usage="circus-tui [-h] [-V] [--endpoint E] [--ssh-command CMD] [--config FILE] "
+        "[--readonly] [--keys FILE]\n"
         f"       circus-tui {{{','.join(name for name, _, _ in SUBCOMMANDS)}}} ...",
         description=textwrap.fill(
             "The console of a circus-tui (or Circus 0.19) daemon: every watcher with its "
@@ -71,9 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--endpoint",
         metavar="E",
-        help="the daemon's control endpoint, ipc://PATH or tcp://HOST:PORT (default: "
+        help="the daemon's control endpoint, ipc://PATH or tcp://HOST:PORT, or "
+        "ssh://[USER@]HOST[:PORT][/PATH] through OpenSSH (default: "
         "ipc://$XDG_RUNTIME_DIR/circus-tui/control.sock, else "
         "ipc:///tmp/circus-tui-$UID/control.sock)",
+    )
+    parser.add_argument(
+        "--ssh-command",
+        metavar="CMD",
+        help="for ssh:// endpoints: the ssh to run (default: $CIRCUS_TUI_SSH, else ssh)",
     )
     parser.add_argument(
         "--config",
@@ -113,14 +120,32 @@ def run_console(argv: list[str]) -> int:
     if ns.config:
         endpoint = endpoint or _config_endpoint(Path(ns.config))
     endpoint = endpoint or default_endpoints()["endpoint"]
+    reach = None
     try:
-        check_client_endpoint(endpoint)
+        if endpoint.startswith("ssh://") or "=ssh://" in endpoint:
+            from daemon.targets import parse_target
+            from daemon.tunnel import Reach, ssh_command
+
+            reach = Reach(parse_target(endpoint), ssh_command(ns.ssh_command))
+        else:
+            check_client_endpoint(endpoint)
     except EndpointError as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except UnsafeDirectoryError as exc:
         print(f"circus-tui: {exc}", file=sys.stderr)
         return 1
+    if reach is not None:
+        # The first tunnel before the screen: a host that refuses is said here, plainly.
+        try:
+            reach.control()
+        except EndpointError as exc:
+            print(f"circus-tui: {exc}", file=sys.stderr)
+            return 1
+        try:
+            return _run_app(endpoint, ns, keymap, reach)
+        finally:
+            reach.close()
     if ns.config and not _answers(endpoint):
         print(f"circus-tui: no daemon at {endpoint}; starting one for {ns.config}", file=sys.stderr)
         started = subprocess.run(
@@ -129,9 +154,19 @@ def run_console(argv: list[str]) -> int:
         )
         if started.returncode != 0:
             return started.returncode
+    return _run_app(endpoint, ns, keymap)
+
+
+def _run_app(endpoint: str, ns: argparse.Namespace, keymap: Any, reach: Any = None) -> int:
     from tui.app import CircusApp
 
-    app = CircusApp(endpoint, readonly=ns.readonly, keys=keymap.keys, table_keys=keymap.table_keys)
+    app = CircusApp(
+        endpoint,
+        readonly=ns.readonly,
+        keys=keymap.keys,
+        table_keys=keymap.table_keys,
+        reach=reach,
+    )
     app.run()
     # Textual has shown why it failed, if it did; the status says that it did.
     return app.return_code or 0

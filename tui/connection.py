@@ -20,6 +20,7 @@ import zmq.asyncio
 from daemon import protocol
 from daemon.client import AsyncClient, CallError, connect
 from daemon.paths import UnsafeDirectoryError
+from daemon.tunnel import Reach
 from tui.scrollback import Backlog, Refill
 from tui.store import CONNECTED, CONNECTING, DISCONNECTED, Store
 
@@ -37,9 +38,12 @@ class Link:
         endpoint: str,
         *,
         on_change: Callable[[], None] | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.store = store
         self.endpoint = endpoint
+        # Through ssh: the control endpoint is a tunnel's, made (again) before each session.
+        self.reach = reach
         self.on_change = on_change or (lambda: None)
         self.client: AsyncClient | None = None
         self.options: dict[str, Any] = {}
@@ -102,10 +106,19 @@ class Link:
                 self.store.set_connection(DISCONNECTED, f"reconnecting to {self.endpoint}")
 
     async def _session(self) -> None:
-        self.client = AsyncClient(self.endpoint, timeout=3.0)
         if self.store.connection != DISCONNECTED:
             self.store.set_connection(CONNECTING, f"connecting to {self.endpoint}")
+        control = self.endpoint
+        if self.reach is not None:
+            control = await asyncio.to_thread(self.reach.control)
+        self.client = AsyncClient(control, timeout=3.0)
         self.options = (await self.client.call("globaloptions"))["options"]
+        if self.reach is not None:
+            for key in ("pubsub_endpoint", "stats_endpoint"):
+                if self.options.get(key):
+                    self.options[key] = await asyncio.to_thread(
+                        self.reach.local_for, self.options[key]
+                    )
         ours = "instance" in self.options
         if ours and self.options["instance"] != self._instance:
             if self._instance is not None:

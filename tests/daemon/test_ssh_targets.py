@@ -14,7 +14,7 @@ import pytest
 from daemon.endpoints import EndpointError
 from daemon.targets import parse_target
 from tests.support.dirs import short_dir
-from tests.support.sshd import SshServer, start_sshd
+from tests.support.sshd import SshServer, session_env, start_sshd
 from tests.support.waiting import wait_for
 
 CTL = [sys.executable, "-m", "tui.cli", "ctl"]
@@ -28,12 +28,7 @@ def remote_runtime() -> Iterator[Path]:
 
 @pytest.fixture(scope="module")
 def sshd(remote_runtime: Path) -> Iterator[SshServer]:
-    # The sessions find this checkout's circus-tui first, and have a runtime directory of
-    # their own: what `circus-tui endpoints` answers there is this test's.
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-        "XDG_RUNTIME_DIR": str(remote_runtime),
-    }
+    env = session_env(remote_runtime)
     with short_dir("sd") as directory:
         yield from start_sshd(directory, env)
 

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def session_env(remote_runtime: Path) -> dict[str, str]:
+    """The sessions find this checkout's circus-tui first, and have a runtime directory of
+    their own: what `circus-tui endpoints` answers there is the test's."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "XDG_RUNTIME_DIR": str(remote_runtime),
+    }
 
 
 def start_sshd(directory: Path, env: dict[str, str]) -> Iterator[SshServer]:

@@ -45,7 +45,7 @@ def test_ctl_help_describes_every_command_the_daemon_knows() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["--endpoint", "ssh://host/run/control.sock"],
+        ["--endpoint", "ftp://host/run/control.sock"],
         ["ctl", "--endpoint", "http://127.0.0.1:5555", "status"],
         ["ctl", "--endpoint", "tcp://127.0.0.1", "status"],
         ["ctl", "--endpoint", "/run/control.sock", "status"],

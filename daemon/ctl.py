@@ -8,8 +8,8 @@ operator's terminal. `--json` prints the reply exactly; JSON escapes every contr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +22,7 @@ from daemon.paths import default_endpoints
 from daemon.printable import printable
 from daemon.targets import parse_target
 from daemon.trusted import UnsafeDirectoryError
-from daemon.tunnel import Tunnel, ssh_command
+from daemon.tunnel import Reach, ssh_command
 
 
 def _usage(message: str) -> None:
@@ -123,19 +123,27 @@ def main(argv: list[str]) -> int:
         props = COMMANDS[ns.command].properties(vars(ns))
     except UsageError as exc:
         _usage(str(exc))
-    with contextlib.ExitStack() as stack:
-        local = _as_named
-        if target is not None:
-            try:
-                tunnel = stack.enter_context(
-                    Tunnel(target, ssh_command(getattr(ns, "ssh_command", None)), ns.timeout * 3)
-                )
-                endpoint = tunnel.open()
-            except EndpointError as exc:
-                print(f"circus-tui ctl: {printable(str(exc))}", file=sys.stderr)
-                return 1
-            local = tunnel.local_for
-        return _run(ns, endpoint, props, local)
+    if target is None:
+        return _run(ns, endpoint, props, _as_named)
+    # Killed (a `tail -f` ended by its caller, the terminal closed), it still ends the ssh it
+    # started: `finally` runs.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
+    reach = Reach(target, ssh_command(getattr(ns, "ssh_command", None)), ns.timeout * 3)
+    try:
+        endpoint = reach.control()
+    except EndpointError as exc:
+        print(f"circus-tui ctl: {printable(str(exc))}", file=sys.stderr)
+        reach.close()
+        return 1
+    try:
+        return _run(ns, endpoint, props, reach.local_for)
+    finally:
+        reach.close()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _as_named(endpoint: str) -> str:

@@ -139,11 +139,10 @@ def run_console(argv: list[str]) -> int:
         # The first tunnel before the screen: a host that refuses is said here, plainly.
         try:
             reach.control()
+            return _run_app(endpoint, ns, keymap, reach)
         except EndpointError as exc:
             print(f"circus-tui: {exc}", file=sys.stderr)
             return 1
-        try:
-            return _run_app(endpoint, ns, keymap, reach)
         finally:
             reach.close()
     if ns.config and not _answers(endpoint):

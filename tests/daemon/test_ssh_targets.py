@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from daemon.endpoints import EndpointError
@@ -112,9 +113,13 @@ def test_tail_follow_through_ssh(daemon_factory: Any, sshd: SshServer) -> None:
             return sum("tick" in line for line in seen) >= 30  # past the backlog of 10
 
         wait_for(followed, timeout=30)
+        masters = psutil.Process(proc.pid).children()
+        assert [m.name() for m in masters] == ["ssh"]
     finally:
         proc.terminate()
         proc.wait(10)
+    # Ended by its caller, it ends its ssh too.
+    wait_for(lambda: not any(m.is_running() and m.status() != "zombie" for m in masters))
 
 
 def test_a_key_the_host_does_not_take_is_a_clear_error(sshd: SshServer) -> None:

@@ -163,12 +163,6 @@ class Tunnel:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
-    def __enter__(self) -> Tunnel:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 class Reach:
     """How a client reaches one daemon: its control endpoint, and the endpoints the daemon
@@ -180,10 +174,6 @@ class Reach:
         self.ssh = ssh
         self.timeout = timeout
         self.tunnel: Tunnel | None = None
-
-    @property
-    def label(self) -> str:
-        return self.target.label
 
     def control(self) -> str:
         """Blocks while a tunnel is made. Raises TunnelError."""
